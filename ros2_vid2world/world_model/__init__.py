@@ -1,0 +1,8 @@
+"""The Vid2World world model: a causal, action-conditioned video diffusion model (ROS-free)."""
+
+from .causal_conv import WEIGHT_TRANSFERS, CausalTemporalConv, causal_kernel
+from .causalize import causalize
+from .model import Vid2WorldModel, WorldModelOutput
+
+__all__ = ["WEIGHT_TRANSFERS", "CausalTemporalConv", "Vid2WorldModel", "WorldModelOutput", "causal_kernel",
+           "causalize"]

@@ -1,0 +1,132 @@
+"""Autoregressive generation, one frame at a time, re-running the whole context window every step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from diffusers import SchedulerMixin
+
+from .guidance import guidance_action_mask, guided_prediction
+from .model import Vid2WorldModel
+from .noise_schedule import add_noise
+
+
+@dataclass
+class SamplerConfig:
+    """Inference settings.
+
+    num_inference_steps: denoising steps per generated frame.
+    guidance_scale: s in eps_u + s (eps_c - eps_u); 1 disables causal action guidance.
+    guidance_rescale: CFG rescale factor in [0, 1]; 0 disables.
+    history_timestep: the small noise level given to context frames (paper: 20 of 1000).
+    """
+
+    num_inference_steps: int = 50
+    guidance_scale: float = 2.5
+    guidance_rescale: float = 0.0
+    history_timestep: int = 20
+
+    def __post_init__(self):
+        if self.num_inference_steps < 1:
+            raise ValueError(f"`num_inference_steps` must be >= 1. Got {self.num_inference_steps}.")
+        if self.guidance_scale < 0:
+            raise ValueError(f"`guidance_scale` must be >= 0. Got {self.guidance_scale}.")
+        if not 0.0 <= self.guidance_rescale <= 1.0:
+            raise ValueError(f"`guidance_rescale` must be in [0, 1]. Got {self.guidance_rescale}.")
+        if self.history_timestep < 0:
+            raise ValueError(f"`history_timestep` must be >= 0. Got {self.history_timestep}.")
+
+
+class AutoregressiveSampler:
+    """Imagines future frames from history frames and actions; batch entries are independent rollouts.
+
+    This is the plain reference sampler: at every denoising step of every new frame it runs the model
+    over the whole context window. The scheduler passed in is only a template: each frame gets a
+    fresh copy, because schedulers keep per-rollout state.
+    """
+
+    def __init__(self, model: Vid2WorldModel, scheduler: SchedulerMixin, config: SamplerConfig | None = None):
+        self.model = model
+        self.scheduler = scheduler
+        self.config = config or SamplerConfig()
+        if scheduler.config.prediction_type != model.config.prediction_type:
+            raise ValueError(f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
+                             f"the model's {model.config.prediction_type!r}.")
+        if self.config.history_timestep >= scheduler.config.num_train_timesteps:
+            raise ValueError(f"`history_timestep` must be below {scheduler.config.num_train_timesteps}. "
+                             f"Got {self.config.history_timestep}.")
+
+    @torch.no_grad()
+    def rollout(self, history: torch.Tensor, history_actions: torch.Tensor, actions: torch.Tensor,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """Generate one new frame per action.
+
+        Args:
+            history: [B, P, C, H, W] known frames in model space, P >= 1.
+            history_actions: [B, P-1, A]; history_actions[:, i] was taken after history frame i.
+            actions: [B, N, A]; actions[:, j] is taken after the newest frame so far and leads to new frame j.
+            generator: makes the rollout reproducible.
+
+        Returns:
+            [B, N, C, H, W] the imagined frames, in model space.
+        """
+        self._check_inputs(history, history_actions, actions)
+        batch, _, *frame_shape = history.shape
+        all_actions = torch.cat([history_actions, actions], dim=1).to(history.dtype)
+        context = self._as_history(history, generator)
+        window = self.model.config.max_frames - 1
+        imagined = []
+        for _ in range(actions.shape[1]):
+            start = max(0, context.shape[1] - window)
+            frame = self._denoise_next_frame(context[:, start:], all_actions[:, start:context.shape[1]], generator)
+            imagined.append(frame)
+            context = torch.cat([context, self._as_history(frame, generator)], dim=1)
+        return torch.cat(imagined, dim=1)
+
+    def _denoise_next_frame(self, context: torch.Tensor, context_actions: torch.Tensor,
+                            generator: torch.Generator | None) -> torch.Tensor:
+        """context [B, K, C, H, W] at the history noise level, context_actions [B, K, A] -> [B, 1, C, H, W]."""
+        batch, frames = context.shape[0], context.shape[1] + 1
+        scheduler = type(self.scheduler).from_config(self.scheduler.config)
+        scheduler.set_timesteps(self.config.num_inference_steps, device=context.device)
+        # The new frame's own action slot (index K) is never used: pad it.
+        window_actions = torch.cat([context_actions, context_actions[:, -1:]], dim=1)
+        mask = torch.ones(batch, frames, dtype=torch.bool, device=context.device)
+        guided = self.config.guidance_scale != 1.0
+        if guided:
+            window_actions, mask = window_actions.repeat(2, 1, 1), guidance_action_mask(mask)
+        history_levels = torch.full((mask.shape[0], frames - 1), self.config.history_timestep,
+                                    dtype=torch.long, device=context.device)
+        window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
+
+        sample = torch.randn((batch, 1, *context.shape[2:]), generator=generator, device=context.device,
+                             dtype=context.dtype)
+        for t in scheduler.timesteps:
+            model_input = torch.cat([window_context, sample.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
+            levels = torch.cat([history_levels, t.expand(mask.shape[0], 1).to(history_levels)], dim=1)
+            prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, -1:]
+            if guided:
+                cond, uncond = prediction.chunk(2)
+                prediction = guided_prediction(cond, uncond, self.config.guidance_scale,
+                                               self.config.guidance_rescale)
+            sample = scheduler.step(prediction, t, sample).prev_sample
+        return sample
+
+    def _as_history(self, frames: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Noise frames once, as they enter the context, to the small history level."""
+        noise = torch.randn(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+        levels = torch.full(frames.shape[:2], self.config.history_timestep, dtype=torch.long, device=frames.device)
+        return add_noise(self.scheduler, frames, noise, levels)
+
+    def _check_inputs(self, history, history_actions, actions):
+        model = self.model
+        channels, action_dim = model.sample_channels, model.config.action_dim
+        if history.ndim != 5 or history.shape[1] < 1 or history.shape[2] != channels:
+            raise ValueError(f"`history` must be [B, P >= 1, {channels}, H, W]. Got {tuple(history.shape)}.")
+        batch, past = history.shape[:2]
+        if history_actions.shape != (batch, past - 1, action_dim):
+            raise ValueError(f"`history_actions` must be [B, P-1, A] = [{batch}, {past - 1}, {action_dim}]. "
+                             f"Got {tuple(history_actions.shape)}.")
+        if actions.ndim != 3 or actions.shape[0] != batch or actions.shape[2] != action_dim:
+            raise ValueError(f"`actions` must be [B, N, A] = [{batch}, N, {action_dim}]. Got {tuple(actions.shape)}.")
