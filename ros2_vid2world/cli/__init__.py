@@ -12,7 +12,9 @@ SUBCOMMANDS = (causalize,)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vid2world", description="Vid2World world models for ROS 2 planning.")
+    parser = argparse.ArgumentParser(
+        prog="vid2world", description="Vid2World world models for ROS 2 planning."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.add_parser(commands)

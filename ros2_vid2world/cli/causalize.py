@@ -13,20 +13,36 @@ from ..world_model.presets import BASE_PRESETS
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "causalize", help="turn a video diffusion U-Net into a causal, action-conditioned world model",
+        "causalize",
+        help="turn a video diffusion U-Net into a causal, action-conditioned world model",
         description="Write a loadable world-model folder from a local diffusers U-Net folder (--base) "
-                    "or a named random-init architecture (--preset).")
+        "or a named random-init architecture (--preset).",
+    )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--base", type=Path, help="diffusers U-Net folder, or pipeline folder with unet/ (and vae/)")
+    source.add_argument(
+        "--base", type=Path, help="diffusers U-Net folder, or pipeline folder with unet/ (and vae/)"
+    )
     source.add_argument("--preset", choices=sorted(BASE_PRESETS), help="random-init base architecture")
     parser.add_argument("--action-dim", type=int, required=True, help="size of one action vector")
-    parser.add_argument("--weight-transfer", choices=WEIGHT_TRANSFERS, default="extrapolative",
-                        help="how temporal kernels become causal (default: extrapolative)")
+    parser.add_argument(
+        "--weight-transfer",
+        choices=WEIGHT_TRANSFERS,
+        default="extrapolative",
+        help="how temporal kernels become causal (default: extrapolative)",
+    )
     parser.add_argument("--prediction-type", choices=PREDICTION_TYPES, default="epsilon")
-    parser.add_argument("--beta-schedule", choices=BETA_SCHEDULES, default=None,
-                        help="noise schedule (default: scaled_linear for --base, squaredcos_cap_v2 for --preset)")
-    parser.add_argument("--max-frames", type=int, default=None,
-                        help="context window in frames (default: the base U-Net's num_frames)")
+    parser.add_argument(
+        "--beta-schedule",
+        choices=BETA_SCHEDULES,
+        default=None,
+        help="noise schedule (default: scaled_linear for --base, squaredcos_cap_v2 for --preset)",
+    )
+    parser.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        help="context window in frames (default: the base U-Net's num_frames)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of a --preset's random weights")
     parser.add_argument("--out", type=Path, required=True, help="world-model folder to write")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -47,15 +63,25 @@ def run(args: argparse.Namespace) -> int:
     else:
         unet, vae = base_unet_from_preset(args.preset, seed=args.seed), None
     extra = {} if args.max_frames is None else {"max_frames": args.max_frames}
-    model = causalize(unet, action_dim=args.action_dim, weight_transfer=args.weight_transfer,
-                      prediction_type=args.prediction_type, **extra)
+    model = causalize(
+        unet,
+        action_dim=args.action_dim,
+        weight_transfer=args.weight_transfer,
+        prediction_type=args.prediction_type,
+        **extra,
+    )
     beta_schedule = args.beta_schedule or ("scaled_linear" if args.base is not None else "squaredcos_cap_v2")
-    scheduler = make_scheduler(prediction_type=args.prediction_type, beta_schedule=beta_schedule,
-                               rescale_betas_zero_snr=args.prediction_type == "v_prediction")
+    scheduler = make_scheduler(
+        prediction_type=args.prediction_type,
+        beta_schedule=beta_schedule,
+        rescale_betas_zero_snr=args.prediction_type == "v_prediction",
+    )
     folder = WorldModelFolder(model=model, scheduler=scheduler, vae=vae)
     folder.save(args.out)
     manifest = folder.manifest()
-    print(f"wrote {args.out}: action_dim={manifest['action_dim']} image_size={manifest['image_size']} "
-          f"max_frames={manifest['max_frames']} weight_transfer={args.weight_transfer} "
-          f"parameters={sum(p.numel() for p in model.parameters()):,}")
+    print(
+        f"wrote {args.out}: action_dim={manifest['action_dim']} image_size={manifest['image_size']} "
+        f"max_frames={manifest['max_frames']} weight_transfer={args.weight_transfer} "
+        f"parameters={sum(p.numel() for p in model.parameters()):,}"
+    )
     return 0

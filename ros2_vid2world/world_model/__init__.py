@@ -4,5 +4,11 @@ from .causal_conv import WEIGHT_TRANSFERS, CausalTemporalConv, causal_kernel
 from .causalize import causalize
 from .model import Vid2WorldModel, WorldModelOutput
 
-__all__ = ["WEIGHT_TRANSFERS", "CausalTemporalConv", "Vid2WorldModel", "WorldModelOutput", "causal_kernel",
-           "causalize"]
+__all__ = [
+    "WEIGHT_TRANSFERS",
+    "CausalTemporalConv",
+    "Vid2WorldModel",
+    "WorldModelOutput",
+    "causal_kernel",
+    "causalize",
+]

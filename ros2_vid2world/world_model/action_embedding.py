@@ -16,8 +16,10 @@ class ActionEmbedding(nn.Module):
     def __init__(self, action_dim: int, hidden_dim: int, embed_dim: int):
         super().__init__()
         self.mlp = nn.Sequential(
-            nn.Linear(action_dim, hidden_dim), nn.SiLU(),
-            nn.Linear(hidden_dim, embed_dim), nn.SiLU(),
+            nn.Linear(action_dim, hidden_dim),
+            nn.SiLU(),
+            nn.Linear(hidden_dim, embed_dim),
+            nn.SiLU(),
             nn.Linear(embed_dim, embed_dim),
         )
         nn.init.zeros_(self.mlp[-1].weight)

@@ -26,8 +26,9 @@ def load_base(path: str | Path) -> tuple[UNetSpatioTemporalConditionModel, Autoe
     unet_dir = path / "unet" if (path / "model_index.json").is_file() else path
     unet_class = _class_name(unet_dir)
     if unet_class not in BASE_CLASSES:
-        raise ValueError(f"--base {str(path)!r}: expected a U-Net of class {sorted(BASE_CLASSES)}. "
-                         f"Got {unet_class!r}.")
+        raise ValueError(
+            f"--base {str(path)!r}: expected a U-Net of class {sorted(BASE_CLASSES)}. Got {unet_class!r}."
+        )
     check_safetensors_only(unet_dir)
     unet = BASE_CLASSES[unet_class].from_pretrained(unet_dir, use_safetensors=True)
     vae = None
@@ -35,8 +36,10 @@ def load_base(path: str | Path) -> tuple[UNetSpatioTemporalConditionModel, Autoe
     if unet_dir != path and vae_dir.is_dir():
         vae_class = _class_name(vae_dir)
         if vae_class not in AUTOENCODER_CLASSES:
-            raise ValueError(f"--base {str(path)!r}: vae/ must hold one of {sorted(AUTOENCODER_CLASSES)}. "
-                             f"Got {vae_class!r}.")
+            raise ValueError(
+                f"--base {str(path)!r}: vae/ must hold one of {sorted(AUTOENCODER_CLASSES)}. "
+                f"Got {vae_class!r}."
+            )
         check_safetensors_only(vae_dir)
         vae = AUTOENCODER_CLASSES[vae_class].from_pretrained(vae_dir, use_safetensors=True)
     return unet, vae
@@ -45,8 +48,10 @@ def load_base(path: str | Path) -> tuple[UNetSpatioTemporalConditionModel, Autoe
 def _class_name(folder: Path) -> str | None:
     config = folder / "config.json"
     if not config.is_file():
-        raise ValueError(f"{str(folder)!r} has no config.json: expected a diffusers U-Net folder "
-                         "(or a pipeline folder with unet/).")
+        raise ValueError(
+            f"{str(folder)!r} has no config.json: expected a diffusers U-Net folder "
+            "(or a pipeline folder with unet/)."
+        )
     try:
         return json.loads(config.read_text()).get("_class_name")
     except json.JSONDecodeError as exc:

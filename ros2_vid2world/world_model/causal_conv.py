@@ -11,7 +11,9 @@ WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
 
 def check_weight_transfer(weight_transfer: str) -> str:
     if weight_transfer not in WEIGHT_TRANSFERS:
-        raise ValueError(f"`weight_transfer` must be one of {list(WEIGHT_TRANSFERS)}. Got {weight_transfer!r}.")
+        raise ValueError(
+            f"`weight_transfer` must be one of {list(WEIGHT_TRANSFERS)}. Got {weight_transfer!r}."
+        )
     return weight_transfer
 
 
@@ -29,7 +31,9 @@ def causal_kernel(weight: torch.Tensor, weight_transfer: str) -> torch.Tensor:
     """
     check_weight_transfer(weight_transfer)
     if weight.ndim != 5 or weight.shape[2] != 3:
-        raise ValueError(f"`weight` must be a Conv3d kernel [out, in, 3, kh, kw]. Got shape {tuple(weight.shape)}.")
+        raise ValueError(
+            f"`weight` must be a Conv3d kernel [out, in, 3, kh, kw]. Got shape {tuple(weight.shape)}."
+        )
     w_past, w_now, w_next = weight.unbind(dim=2)
     if weight_transfer == "shift":
         return weight.clone()
@@ -47,18 +51,30 @@ class CausalTemporalConv(nn.Conv3d):
     loads a state dict like the one it came from.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int, int],
-                 spatial_padding: tuple[int, int] = (0, 0), bias: bool = True):
-        super().__init__(in_channels, out_channels, kernel_size,
-                         padding=(0, *spatial_padding), bias=bias)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: tuple[int, int, int],
+        spatial_padding: tuple[int, int] = (0, 0),
+        bias: bool = True,
+    ):
+        super().__init__(in_channels, out_channels, kernel_size, padding=(0, *spatial_padding), bias=bias)
 
     @classmethod
     def like(cls, conv: nn.Conv3d) -> CausalTemporalConv:
         """An uninitialised causal convolution with the shape of `conv` (weights are loaded afterwards)."""
         if conv.stride != (1, 1, 1) or conv.dilation != (1, 1, 1) or conv.groups != 1:
-            raise ValueError(f"only stride-1, undilated, ungrouped temporal convolutions are supported. Got {conv}.")
-        return cls(conv.in_channels, conv.out_channels, conv.kernel_size,
-                   spatial_padding=conv.padding[1:], bias=conv.bias is not None)
+            raise ValueError(
+                f"only stride-1, undilated, ungrouped temporal convolutions are supported. Got {conv}."
+            )
+        return cls(
+            conv.in_channels,
+            conv.out_channels,
+            conv.kernel_size,
+            spatial_padding=conv.padding[1:],
+            bias=conv.bias is not None,
+        )
 
     @property
     def receptive_frames(self) -> int:
@@ -72,5 +88,9 @@ class CausalTemporalConv(nn.Conv3d):
 
 def is_temporal_conv(module: nn.Module) -> bool:
     """A Conv3d that mixes frames (temporal kernel > 1, no spatial extent)."""
-    return (isinstance(module, nn.Conv3d) and not isinstance(module, CausalTemporalConv)
-            and module.kernel_size[0] > 1 and module.kernel_size[1:] == (1, 1))
+    return (
+        isinstance(module, nn.Conv3d)
+        and not isinstance(module, CausalTemporalConv)
+        and module.kernel_size[0] > 1
+        and module.kernel_size[1:] == (1, 1)
+    )

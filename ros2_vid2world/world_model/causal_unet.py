@@ -25,8 +25,9 @@ def make_unet_causal(unet: nn.Module) -> list[str]:
         The module names of the temporal convolutions that were replaced.
     """
     if not isinstance(unet, SUPPORTED_BASES):
-        raise ValueError(f"`unet` must be one of {[c.__name__ for c in SUPPORTED_BASES]}. "
-                         f"Got {type(unet).__name__}.")
+        raise ValueError(
+            f"`unet` must be one of {[c.__name__ for c in SUPPORTED_BASES]}. Got {type(unet).__name__}."
+        )
     replaced = []
     for parent_name, parent in list(unet.named_modules()):
         for child_name, child in list(parent.named_children()):

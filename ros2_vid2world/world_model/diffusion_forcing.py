@@ -23,9 +23,14 @@ class DiffusionForcingConfig:
             raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
 
 
-def diffusion_forcing_loss(model: Vid2WorldModel, scheduler: SchedulerMixin, clean: torch.Tensor,
-                           actions: torch.Tensor, config: DiffusionForcingConfig = DiffusionForcingConfig(),
-                           generator: torch.Generator | None = None) -> torch.Tensor:
+def diffusion_forcing_loss(
+    model: Vid2WorldModel,
+    scheduler: SchedulerMixin,
+    clean: torch.Tensor,
+    actions: torch.Tensor,
+    config: DiffusionForcingConfig | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Mean squared error of the model's prediction, every frame at its own random noise level.
 
     Args:
@@ -35,6 +40,7 @@ def diffusion_forcing_loss(model: Vid2WorldModel, scheduler: SchedulerMixin, cle
     Returns:
         The scalar loss.
     """
+    config = config or DiffusionForcingConfig()
     batch, frames = clean.shape[:2]
     device = clean.device
     num_timesteps = scheduler.config.num_train_timesteps
@@ -43,7 +49,8 @@ def diffusion_forcing_loss(model: Vid2WorldModel, scheduler: SchedulerMixin, cle
     keep = torch.rand((batch, frames), device=device, generator=generator) >= config.action_dropout
 
     noisy = add_noise(scheduler, clean, noise, timesteps)
-    target = prediction_target(model.config.prediction_type, clean, noise,
-                               alphas_cumprod_at(scheduler, timesteps, clean))
+    target = prediction_target(
+        model.config.prediction_type, clean, noise, alphas_cumprod_at(scheduler, timesteps, clean)
+    )
     prediction = model(noisy, timesteps, actions, action_mask=keep).sample
     return F.mse_loss(prediction.float(), target.float())

@@ -84,22 +84,27 @@ class WorldModelFolder:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu",
-             dtype: torch.dtype = torch.float32) -> WorldModelFolder:
+    def load(
+        cls, path: str | os.PathLike, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ) -> WorldModelFolder:
         """Load a folder written by `save`; raises ValueError naming what is missing or inconsistent."""
         path = Path(path)
         if not path.is_dir():
             raise ValueError(f"model folder {str(path)!r} does not exist or is not a folder.")
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
-            raise ValueError(f"{str(path)!r} is not a world-model folder: no {MANIFEST} "
-                             "(create one with `vid2world causalize` or `vid2world train`).")
+            raise ValueError(
+                f"{str(path)!r} is not a world-model folder: no {MANIFEST} "
+                "(create one with `vid2world causalize` or `vid2world train`)."
+            )
         try:
             manifest = json.loads(manifest_path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{manifest_path}: not valid JSON ({exc.msg}, line {exc.lineno}).") from None
         if manifest.get("format") != FOLDER_FORMAT:
-            raise ValueError(f"{manifest_path}: format must be {FOLDER_FORMAT!r}. Got {manifest.get('format')!r}.")
+            raise ValueError(
+                f"{manifest_path}: format must be {FOLDER_FORMAT!r}. Got {manifest.get('format')!r}."
+            )
         check_safetensors_only(path / "world_model")
         model = Vid2WorldModel.from_pretrained(path / "world_model", use_safetensors=True)
         scheduler = DDIMScheduler.from_pretrained(path / "scheduler")
@@ -107,15 +112,28 @@ class WorldModelFolder:
         if manifest.get("autoencoder") is not None:
             name = manifest["autoencoder"]
             if name not in AUTOENCODERS:
-                raise ValueError(f"{manifest_path}: autoencoder must be one of {sorted(AUTOENCODERS)}. Got {name!r}.")
+                raise ValueError(
+                    f"{manifest_path}: autoencoder must be one of {sorted(AUTOENCODERS)}. Got {name!r}."
+                )
             check_safetensors_only(path / "vae")
-            vae = AUTOENCODERS[name].from_pretrained(path / "vae", use_safetensors=True).to(device, dtype).eval()
-        folder = cls(model=model.to(device, dtype).eval(), scheduler=scheduler, vae=vae,
-                     action_stats=manifest.get("action_stats"))
+            vae = (
+                AUTOENCODERS[name]
+                .from_pretrained(path / "vae", use_safetensors=True)
+                .to(device, dtype)
+                .eval()
+            )
+        folder = cls(
+            model=model.to(device, dtype).eval(),
+            scheduler=scheduler,
+            vae=vae,
+            action_stats=manifest.get("action_stats"),
+        )
         for key in ("action_dim", "image_size", "latent_channels", "prediction_type", "max_frames"):
             if folder.manifest()[key] != manifest.get(key):
-                raise ValueError(f"{manifest_path}: {key} is {manifest.get(key)!r} but the weights say "
-                                 f"{folder.manifest()[key]!r}.")
+                raise ValueError(
+                    f"{manifest_path}: {key} is {manifest.get(key)!r} but the weights say "
+                    f"{folder.manifest()[key]!r}."
+                )
         return folder
 
 

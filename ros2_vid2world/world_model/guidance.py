@@ -18,8 +18,9 @@ def guidance_action_mask(action_mask: torch.Tensor) -> torch.Tensor:
     return torch.cat([action_mask, uncond], dim=0)
 
 
-def guided_prediction(cond: torch.Tensor, uncond: torch.Tensor, scale: float,
-                      rescale: float = 0.0) -> torch.Tensor:
+def guided_prediction(
+    cond: torch.Tensor, uncond: torch.Tensor, scale: float, rescale: float = 0.0
+) -> torch.Tensor:
     """eps_u + s (eps_c - eps_u), optionally rescaled toward the conditional prediction's spread.
 
     Args:

@@ -19,8 +19,10 @@ class LatentCodec:
 
     def __init__(self, vae: AutoencoderKL | AutoencoderKLTemporalDecoder | None = None):
         if vae is not None and not isinstance(vae, SUPPORTED_AUTOENCODERS):
-            raise ValueError(f"`vae` must be None or one of {[c.__name__ for c in SUPPORTED_AUTOENCODERS]}. "
-                             f"Got {type(vae).__name__}.")
+            raise ValueError(
+                f"`vae` must be None or one of {[c.__name__ for c in SUPPORTED_AUTOENCODERS]}. "
+                f"Got {type(vae).__name__}."
+            )
         self.vae = vae
 
     @property

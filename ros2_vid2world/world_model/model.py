@@ -47,22 +47,33 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
     _supports_gradient_checkpointing = False
 
     @register_to_config
-    def __init__(self, unet_config: dict, action_dim: int, weight_transfer: str = "extrapolative",
-                 prediction_type: str = "epsilon", added_time_ids: tuple[float, ...] = (6.0, 127.0, 0.02),
-                 max_frames: int = 16):
+    def __init__(
+        self,
+        unet_config: dict,
+        action_dim: int,
+        weight_transfer: str = "extrapolative",
+        prediction_type: str = "epsilon",
+        added_time_ids: tuple[float, ...] = (6.0, 127.0, 0.02),
+        max_frames: int = 16,
+    ):
         super().__init__()
         if not isinstance(action_dim, int) or action_dim < 1:
             raise ValueError(f"`action_dim` must be a positive integer. Got {action_dim!r}.")
         check_weight_transfer(weight_transfer)
         if prediction_type not in PREDICTION_TYPES:
-            raise ValueError(f"`prediction_type` must be one of {list(PREDICTION_TYPES)}. Got {prediction_type!r}.")
+            raise ValueError(
+                f"`prediction_type` must be one of {list(PREDICTION_TYPES)}. Got {prediction_type!r}."
+            )
         if max_frames < 2:
             raise ValueError(f"`max_frames` must be at least 2. Got {max_frames}.")
         unet = UNetSpatioTemporalConditionModel.from_config(unet_config)
-        expected_ids = unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
+        expected_ids = (
+            unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
+        )
         if len(added_time_ids) != expected_ids:
-            raise ValueError(f"`added_time_ids` must have {expected_ids} values for this U-Net. "
-                             f"Got {len(added_time_ids)}.")
+            raise ValueError(
+                f"`added_time_ids` must have {expected_ids} values for this U-Net. Got {len(added_time_ids)}."
+            )
         make_unet_causal(unet)
         self.unet = unet
         time_embed_dim = unet.time_embedding.linear_2.out_features
@@ -75,9 +86,14 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         """Channels of one frame as callers pass it (the base may take extra conditioning channels)."""
         return self.unet.config.out_channels
 
-    def forward(self, sample: torch.Tensor, timesteps: torch.Tensor, actions: torch.Tensor,
-                action_mask: torch.Tensor | None = None, return_dict: bool = True
-                ) -> WorldModelOutput | tuple[torch.Tensor]:
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timesteps: torch.Tensor,
+        actions: torch.Tensor,
+        action_mask: torch.Tensor | None = None,
+        return_dict: bool = True,
+    ) -> WorldModelOutput | tuple[torch.Tensor]:
         """Predict the noise (or v) of every frame.
 
         Args:
@@ -106,50 +122,77 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
 
         hidden = unet.conv_in(sample.flatten(0, 1))
         # When H or W is not a multiple of the total stride, up blocks are told their output size.
-        stride = 2 ** unet.num_upsamplers
+        stride = 2**unet.num_upsamplers
         explicit_sizes = any(s % stride for s in sample.shape[-2:])
         skips = (hidden,)
         for block in unet.down_blocks:
-            kwargs = {"encoder_hidden_states": context} if getattr(block, "has_cross_attention", False) else {}
-            hidden, res = block(hidden_states=hidden, temb=emb, image_only_indicator=image_only_indicator, **kwargs)
+            kwargs = (
+                {"encoder_hidden_states": context} if getattr(block, "has_cross_attention", False) else {}
+            )
+            hidden, res = block(
+                hidden_states=hidden, temb=emb, image_only_indicator=image_only_indicator, **kwargs
+            )
             skips += res
-        hidden = unet.mid_block(hidden_states=hidden, temb=emb, encoder_hidden_states=context,
-                                image_only_indicator=image_only_indicator)
+        hidden = unet.mid_block(
+            hidden_states=hidden,
+            temb=emb,
+            encoder_hidden_states=context,
+            image_only_indicator=image_only_indicator,
+        )
         for i, block in enumerate(unet.up_blocks):
-            res, skips = skips[-len(block.resnets):], skips[:-len(block.resnets)]
+            res, skips = skips[-len(block.resnets) :], skips[: -len(block.resnets)]
             is_last = i == len(unet.up_blocks) - 1
             upsample_size = skips[-1].shape[2:] if explicit_sizes and not is_last else None
-            kwargs = {"encoder_hidden_states": context} if getattr(block, "has_cross_attention", False) else {}
-            hidden = block(hidden_states=hidden, temb=emb, res_hidden_states_tuple=res,
-                           upsample_size=upsample_size, image_only_indicator=image_only_indicator, **kwargs)
+            kwargs = (
+                {"encoder_hidden_states": context} if getattr(block, "has_cross_attention", False) else {}
+            )
+            hidden = block(
+                hidden_states=hidden,
+                temb=emb,
+                res_hidden_states_tuple=res,
+                upsample_size=upsample_size,
+                image_only_indicator=image_only_indicator,
+                **kwargs,
+            )
         hidden = unet.conv_out(unet.conv_act(unet.conv_norm_out(hidden)))
         out = hidden.reshape(batch, frames, *hidden.shape[1:])
         return WorldModelOutput(sample=out) if return_dict else (out,)
 
-    def frame_embedding(self, timesteps: torch.Tensor, actions: torch.Tensor,
-                        action_mask: torch.Tensor) -> torch.Tensor:
+    def frame_embedding(
+        self, timesteps: torch.Tensor, actions: torch.Tensor, action_mask: torch.Tensor
+    ) -> torch.Tensor:
         """[B, F] noise levels + [B, F, A] actions -> [B, F, D], the embedding each frame's ResBlocks see."""
         unet = self.unet
         batch, frames = timesteps.shape
         dtype = self.context_embedding.dtype
-        noise_level = unet.time_embedding(unet.time_proj(timesteps.flatten()).to(dtype)).view(batch, frames, -1)
+        noise_level = unet.time_embedding(unet.time_proj(timesteps.flatten()).to(dtype)).view(
+            batch, frames, -1
+        )
         ids = torch.tensor(self.config.added_time_ids, dtype=dtype, device=timesteps.device)
         micro = unet.add_embedding(unet.add_time_proj(ids).reshape(1, -1).to(dtype))
         return noise_level + micro[:, None] + self.action_embedding(actions.to(dtype), action_mask)
 
     def _check_inputs(self, sample, timesteps, actions, action_mask) -> torch.Tensor:
         if sample.ndim != 5 or sample.shape[2] != self.sample_channels:
-            raise ValueError(f"`sample` must be [B, F, {self.sample_channels}, H, W]. Got {tuple(sample.shape)}.")
+            raise ValueError(
+                f"`sample` must be [B, F, {self.sample_channels}, H, W]. Got {tuple(sample.shape)}."
+            )
         batch, frames = sample.shape[:2]
         if timesteps.shape != (batch, frames):
-            raise ValueError(f"`timesteps` must be [B, F] = [{batch}, {frames}]. Got {tuple(timesteps.shape)}.")
+            raise ValueError(
+                f"`timesteps` must be [B, F] = [{batch}, {frames}]. Got {tuple(timesteps.shape)}."
+            )
         action_dim = self.config.action_dim
         if actions.shape != (batch, frames, action_dim):
-            raise ValueError(f"`actions` must be [B, F, A] = [{batch}, {frames}, {action_dim}]. "
-                             f"Got {tuple(actions.shape)}.")
+            raise ValueError(
+                f"`actions` must be [B, F, A] = [{batch}, {frames}, {action_dim}]. "
+                f"Got {tuple(actions.shape)}."
+            )
         if action_mask is None:
             return torch.ones(batch, frames, dtype=torch.bool, device=sample.device)
         if action_mask.shape != (batch, frames) or action_mask.dtype != torch.bool:
-            raise ValueError(f"`action_mask` must be a bool tensor [B, F] = [{batch}, {frames}]. "
-                             f"Got {action_mask.dtype} {tuple(action_mask.shape)}.")
+            raise ValueError(
+                f"`action_mask` must be a bool tensor [B, F] = [{batch}, {frames}]. "
+                f"Got {action_mask.dtype} {tuple(action_mask.shape)}."
+            )
         return action_mask

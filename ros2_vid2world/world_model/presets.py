@@ -8,12 +8,19 @@ from diffusers import UNetSpatioTemporalConditionModel
 # spatio-temporal blocks uses 32 groups, so every width is a multiple of 32.
 BASE_PRESETS: dict[str, dict] = {
     "tiny": dict(
-        sample_size=16, in_channels=3, out_channels=3, num_frames=8,
+        sample_size=16,
+        in_channels=3,
+        out_channels=3,
+        num_frames=8,
         down_block_types=["CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"],
         up_block_types=["UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"],
-        block_out_channels=[32, 64], layers_per_block=1, transformer_layers_per_block=1,
-        num_attention_heads=[2, 4], cross_attention_dim=32,
-        addition_time_embed_dim=8, projection_class_embeddings_input_dim=24,
+        block_out_channels=[32, 64],
+        layers_per_block=1,
+        transformer_layers_per_block=1,
+        num_attention_heads=[2, 4],
+        cross_attention_dim=32,
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=24,
     ),
 }
 

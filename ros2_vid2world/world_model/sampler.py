@@ -51,15 +51,24 @@ class AutoregressiveSampler:
         self.scheduler = scheduler
         self.config = config or SamplerConfig()
         if scheduler.config.prediction_type != model.config.prediction_type:
-            raise ValueError(f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
-                             f"the model's {model.config.prediction_type!r}.")
+            raise ValueError(
+                f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
+                f"the model's {model.config.prediction_type!r}."
+            )
         if self.config.history_timestep >= scheduler.config.num_train_timesteps:
-            raise ValueError(f"`history_timestep` must be below {scheduler.config.num_train_timesteps}. "
-                             f"Got {self.config.history_timestep}.")
+            raise ValueError(
+                f"`history_timestep` must be below {scheduler.config.num_train_timesteps}. "
+                f"Got {self.config.history_timestep}."
+            )
 
     @torch.no_grad()
-    def rollout(self, history: torch.Tensor, history_actions: torch.Tensor, actions: torch.Tensor,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def rollout(
+        self,
+        history: torch.Tensor,
+        history_actions: torch.Tensor,
+        actions: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Generate one new frame per action.
 
         Args:
@@ -79,14 +88,17 @@ class AutoregressiveSampler:
         imagined = []
         for _ in range(actions.shape[1]):
             start = max(0, context.shape[1] - window)
-            frame = self._denoise_next_frame(context[:, start:], all_actions[:, start:context.shape[1]], generator)
+            frame = self._denoise_next_frame(
+                context[:, start:], all_actions[:, start : context.shape[1]], generator
+            )
             imagined.append(frame)
             context = torch.cat([context, self._as_history(frame, generator)], dim=1)
         return torch.cat(imagined, dim=1)
 
-    def _denoise_next_frame(self, context: torch.Tensor, context_actions: torch.Tensor,
-                            generator: torch.Generator | None) -> torch.Tensor:
-        """context [B, K, C, H, W] at the history noise level, context_actions [B, K, A] -> [B, 1, C, H, W]."""
+    def _denoise_next_frame(
+        self, context: torch.Tensor, context_actions: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Context [B, K, C, H, W] + context_actions [B, K, A] -> [B, 1, C, H, W]."""
         batch, frames = context.shape[0], context.shape[1] + 1
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
         scheduler.set_timesteps(self.config.num_inference_steps, device=context.device)
@@ -96,27 +108,32 @@ class AutoregressiveSampler:
         guided = self.config.guidance_scale != 1.0
         if guided:
             window_actions, mask = window_actions.repeat(2, 1, 1), guidance_action_mask(mask)
-        history_levels = torch.full((mask.shape[0], frames - 1), self.config.history_timestep,
-                                    dtype=torch.long, device=context.device)
+        history_levels = torch.full(
+            (mask.shape[0], frames - 1), self.config.history_timestep, dtype=torch.long, device=context.device
+        )
         window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
 
-        sample = torch.randn((batch, 1, *context.shape[2:]), generator=generator, device=context.device,
-                             dtype=context.dtype)
+        sample = torch.randn(
+            (batch, 1, *context.shape[2:]), generator=generator, device=context.device, dtype=context.dtype
+        )
         for t in scheduler.timesteps:
             model_input = torch.cat([window_context, sample.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
             levels = torch.cat([history_levels, t.expand(mask.shape[0], 1).to(history_levels)], dim=1)
             prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, -1:]
             if guided:
                 cond, uncond = prediction.chunk(2)
-                prediction = guided_prediction(cond, uncond, self.config.guidance_scale,
-                                               self.config.guidance_rescale)
+                prediction = guided_prediction(
+                    cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
+                )
             sample = scheduler.step(prediction, t, sample).prev_sample
         return sample
 
     def _as_history(self, frames: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """Noise frames once, as they enter the context, to the small history level."""
         noise = torch.randn(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
-        levels = torch.full(frames.shape[:2], self.config.history_timestep, dtype=torch.long, device=frames.device)
+        levels = torch.full(
+            frames.shape[:2], self.config.history_timestep, dtype=torch.long, device=frames.device
+        )
         return add_noise(self.scheduler, frames, noise, levels)
 
     def _check_inputs(self, history, history_actions, actions):
@@ -126,7 +143,11 @@ class AutoregressiveSampler:
             raise ValueError(f"`history` must be [B, P >= 1, {channels}, H, W]. Got {tuple(history.shape)}.")
         batch, past = history.shape[:2]
         if history_actions.shape != (batch, past - 1, action_dim):
-            raise ValueError(f"`history_actions` must be [B, P-1, A] = [{batch}, {past - 1}, {action_dim}]. "
-                             f"Got {tuple(history_actions.shape)}.")
+            raise ValueError(
+                f"`history_actions` must be [B, P-1, A] = [{batch}, {past - 1}, {action_dim}]. "
+                f"Got {tuple(history_actions.shape)}."
+            )
         if actions.ndim != 3 or actions.shape[0] != batch or actions.shape[2] != action_dim:
-            raise ValueError(f"`actions` must be [B, N, A] = [{batch}, N, {action_dim}]. Got {tuple(actions.shape)}.")
+            raise ValueError(
+                f"`actions` must be [B, N, A] = [{batch}, N, {action_dim}]. Got {tuple(actions.shape)}."
+            )

@@ -18,6 +18,8 @@ def check_safetensors_only(folder: Path) -> None:
         return
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if pickles:
-        raise ValueError(f"{str(folder)!r} holds pickle weights only ({', '.join(pickles)}); refusing to load "
-                         "them. Convert them to safetensors first.")
+        raise ValueError(
+            f"{str(folder)!r} holds pickle weights only ({', '.join(pickles)}); refusing to load "
+            "them. Convert them to safetensors first."
+        )
     raise ValueError(f"{str(folder)!r} has no *.safetensors weights.")

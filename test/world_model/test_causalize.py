@@ -10,7 +10,9 @@ def test_spatial_weights_are_kept_and_temporal_kernels_transferred(tiny_base, sc
     model = causalize(tiny_base, action_dim=3, weight_transfer=scheme)
     base_state, state = tiny_base.state_dict(), model.unet.state_dict()
     assert base_state.keys() == state.keys()
-    causal_weights = {f"{n}.weight" for n, m in model.unet.named_modules() if isinstance(m, CausalTemporalConv)}
+    causal_weights = {
+        f"{n}.weight" for n, m in model.unet.named_modules() if isinstance(m, CausalTemporalConv)
+    }
     assert len(causal_weights) == 16  # two per temporal ResBlock in the tiny preset
     for key, value in base_state.items():
         if key in causal_weights:
@@ -47,11 +49,19 @@ def test_single_frame_matches_base_unet(tiny_base):
 
 
 def test_unsupported_base_is_refused():
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), cross_attention_dim=32, layers_per_block=1,
-                                down_block_types=("DownBlock2D", "DownBlock2D"),
-                                up_block_types=("UpBlock2D", "UpBlock2D"), sample_size=8)
-    with pytest.raises(ValueError, match=r"`unet` must be one of \['UNetSpatioTemporalConditionModel'\]. "
-                                         r"Got UNet2DConditionModel"):
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64),
+        cross_attention_dim=32,
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "UpBlock2D"),
+        sample_size=8,
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"`unet` must be one of \['UNetSpatioTemporalConditionModel'\]. "
+        r"Got UNet2DConditionModel",
+    ):
         causalize(unet, action_dim=2)
 
 

@@ -23,13 +23,15 @@ def test_later_frames_levels_and_actions_do_not_reach_frame_t(tiny_model, t):
     sample, timesteps, actions = random_inputs(frames=5)
     generator = torch.Generator().manual_seed(7)
     later_sample, later_timesteps, later_actions = sample.clone(), timesteps.clone(), actions.clone()
-    later_sample[:, t + 1:] = torch.randn(later_sample[:, t + 1:].shape, generator=generator)
-    later_timesteps[:, t + 1:] = torch.randint(0, 1000, later_timesteps[:, t + 1:].shape, generator=generator)
+    later_sample[:, t + 1 :] = torch.randn(later_sample[:, t + 1 :].shape, generator=generator)
+    later_timesteps[:, t + 1 :] = torch.randint(
+        0, 1000, later_timesteps[:, t + 1 :].shape, generator=generator
+    )
     later_actions[:, t:] = torch.randn(later_actions[:, t:].shape, generator=generator)  # index >= t
     out = run(tiny_model, sample, timesteps, actions)
     changed = run(tiny_model, later_sample, later_timesteps, later_actions)
-    torch.testing.assert_close(changed[:, :t + 1], out[:, :t + 1], atol=1e-5, rtol=0)
-    assert (changed[:, t + 1:] - out[:, t + 1:]).abs().max() > 1e-3
+    torch.testing.assert_close(changed[:, : t + 1], out[:, : t + 1], atol=1e-5, rtol=0)
+    assert (changed[:, t + 1 :] - out[:, t + 1 :]).abs().max() > 1e-3
 
 
 def test_action_after_frame_t_minus_1_changes_frame_t_only_onward(tiny_model):
@@ -68,13 +70,19 @@ def test_odd_image_size_is_handled(tiny_model):
     assert out.shape == sample.shape
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(sample=torch.randn(2, 5, 3, 16)), r"`sample` must be \[B, F, 3, H, W\]"),
-    (dict(sample=torch.randn(2, 5, 4, 16, 16)), r"`sample` must be \[B, F, 3, H, W\]. Got \(2, 5, 4, 16, 16\)"),
-    (dict(timesteps=torch.zeros(2, 4, dtype=torch.long)), r"`timesteps` must be \[B, F\] = \[2, 5\]"),
-    (dict(actions=torch.zeros(2, 5, 3)), r"`actions` must be \[B, F, A\] = \[2, 5, 2\]. Got \(2, 5, 3\)"),
-    (dict(action_mask=torch.ones(2, 5)), r"`action_mask` must be a bool tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(sample=torch.randn(2, 5, 3, 16)), r"`sample` must be \[B, F, 3, H, W\]"),
+        (
+            dict(sample=torch.randn(2, 5, 4, 16, 16)),
+            r"`sample` must be \[B, F, 3, H, W\]. Got \(2, 5, 4, 16, 16\)",
+        ),
+        (dict(timesteps=torch.zeros(2, 4, dtype=torch.long)), r"`timesteps` must be \[B, F\] = \[2, 5\]"),
+        (dict(actions=torch.zeros(2, 5, 3)), r"`actions` must be \[B, F, A\] = \[2, 5, 2\]. Got \(2, 5, 3\)"),
+        (dict(action_mask=torch.ones(2, 5)), r"`action_mask` must be a bool tensor"),
+    ],
+)
 def test_wrong_shapes_are_named(tiny_model, bad, match):
     sample, timesteps, actions = random_inputs()
     kwargs = dict(sample=sample, timesteps=timesteps, actions=actions, action_mask=None) | bad
