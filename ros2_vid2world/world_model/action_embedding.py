@@ -26,18 +26,27 @@ class ActionEmbedding(nn.Module):
         nn.init.zeros_(self.mlp[-1].bias)
         self.no_action = nn.Parameter(torch.zeros(embed_dim))
 
-    def forward(self, actions: torch.Tensor, action_mask: torch.Tensor) -> torch.Tensor:
-        """Embed the action that led to each frame.
+    def forward(self, led_to: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """Embed, for each frame, the action that led to it.
 
         Args:
-            actions: [B, F, A]; actions[:, t] is taken after frame t, so it conditions frame t+1.
-            action_mask: [B, F] bool; False drops that action (replaced by "no action").
+            led_to: [B, F, A]; led_to[:, t] is the action taken just before frame t.
+            keep: [B, F] bool; False = no action (frame 0 of a clip, or an action dropped).
 
         Returns:
-            [B, F, D]; frame 0 always gets "no action".
+            [B, F, D].
         """
-        led_to = actions[:, :-1]
-        keep = action_mask[:, :-1, None]
-        embedded = torch.where(keep, self.mlp(led_to), self.no_action.to(led_to.dtype))
-        first = self.no_action.to(embedded.dtype).expand(actions.shape[0], 1, -1)
-        return torch.cat([first, embedded], dim=1)
+        return torch.where(keep[..., None], self.mlp(led_to), self.no_action.to(led_to.dtype))
+
+
+def actions_leading_to_frames(
+    actions: torch.Tensor, action_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Re-index actions by the frame they lead to.
+
+    [B, F, A] with actions[:, t] taken after frame t (and its mask [B, F]) -> ([B, F, A], [B, F]) with
+    entry t the action taken before frame t; frame 0 has none.
+    """
+    led_to = torch.cat([torch.zeros_like(actions[:, :1]), actions[:, :-1]], dim=1)
+    keep = torch.cat([torch.zeros_like(action_mask[:, :1]), action_mask[:, :-1]], dim=1)
+    return led_to, keep

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .frame_cache import FrameCache
+
 WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
 
 
@@ -60,6 +62,8 @@ class CausalTemporalConv(nn.Conv3d):
         bias: bool = True,
     ):
         super().__init__(in_channels, out_channels, kernel_size, padding=(0, *spatial_padding), bias=bias)
+        self.layer = 0  # this layer's key in a FrameCache
+        self.cache: FrameCache | None = None  # set by the world model for the duration of a cached call
 
     @classmethod
     def like(cls, conv: nn.Conv3d) -> CausalTemporalConv:
@@ -81,8 +85,20 @@ class CausalTemporalConv(nn.Conv3d):
         return self.kernel_size[0]
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """[B, C, F, H, W] -> [B, C_out, F, H', W']."""
-        hidden_states = F.pad(hidden_states, (0, 0, 0, 0, self.receptive_frames - 1, 0))
+        """[B, C, F, H, W] -> [B, C_out, F, H', W'].
+
+        Without a cache the frames before the clip are zeros; with one they are the cached inputs
+        of the frames before these.
+        """
+        needed = self.receptive_frames - 1
+        if self.cache is not None:
+            past = self.cache.conv_past(self.layer, needed)
+            if self.cache.commit:
+                self.cache.conv_commit(self.layer, hidden_states, needed)
+            if past is not None:
+                hidden_states = torch.cat([past, hidden_states], dim=2)
+                needed -= past.shape[2]
+        hidden_states = F.pad(hidden_states, (0, 0, 0, 0, needed, 0))
         return super().forward(hidden_states)
 
 

@@ -11,9 +11,10 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from .action_embedding import ActionEmbedding
+from .action_embedding import ActionEmbedding, actions_leading_to_frames
 from .causal_conv import check_weight_transfer
 from .causal_unet import make_unet_causal
+from .frame_cache import FrameCache, broadcast_batch
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 
@@ -74,7 +75,8 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             raise ValueError(
                 f"`added_time_ids` must have {expected_ids} values for this U-Net. Got {len(added_time_ids)}."
             )
-        make_unet_causal(unet)
+        # Plain list, not registered: the layers themselves live in the U-Net.
+        self._cache_users = make_unet_causal(unet)
         self.unet = unet
         time_embed_dim = unet.time_embedding.linear_2.out_features
         self.action_embedding = ActionEmbedding(action_dim, unet.config.block_out_channels[0], time_embed_dim)
@@ -108,17 +110,61 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             or noise level after t and on no action at index >= t.
         """
         action_mask = self._check_inputs(sample, timesteps, actions, action_mask)
+        led_to, keep = actions_leading_to_frames(actions, action_mask)
+        out = self._denoise(sample, timesteps, led_to, keep, cache=None)
+        return WorldModelOutput(sample=out) if return_dict else (out,)
+
+    def forward_cached(
+        self,
+        sample: torch.Tensor,
+        timesteps: torch.Tensor,
+        led_to_actions: torch.Tensor,
+        led_to_mask: torch.Tensor,
+        cache: FrameCache,
+        commit: bool = False,
+    ) -> torch.Tensor:
+        """Run only new frames, which follow the frames already in `cache`.
+
+        Gives what `forward` gives for these frames on the whole clip (cached frames first), at the
+        cost of the new frames alone.
+
+        Args:
+            sample: [B, n, C, H, W] the new frames; B may be a multiple of the cache's batch.
+            timesteps: [B, n] their noise levels.
+            led_to_actions: [B, n, A]; entry i is the action taken just before new frame i.
+            led_to_mask: [B, n] bool, False = no action for that frame.
+            cache: filled by earlier calls with `commit=True`.
+            commit: add these frames to the cache (for frames that later frames will see).
+
+        Returns:
+            [B, n, C, H, W] the prediction for the new frames.
+        """
+        cache.begin(sample.shape[0], commit)
+        try:
+            return self._denoise(sample, timesteps, led_to_actions, led_to_mask, cache)
+        finally:
+            cache.end(sample.shape[1])
+
+    def _denoise(self, sample, timesteps, led_to, keep, cache: FrameCache | None) -> torch.Tensor:
+        """The U-Net walk of `forward`, with per-frame embeddings; see `forward` for shapes."""
+        for user in self._cache_users:
+            user.cache = cache
+        try:
+            return self._walk_unet(sample, timesteps, led_to, keep, cache)
+        finally:
+            for user in self._cache_users:
+                user.cache = None
+
+    def _walk_unet(self, sample, timesteps, led_to, keep, cache: FrameCache | None) -> torch.Tensor:
         batch, frames = sample.shape[:2]
         unet = self.unet
-
-        emb = self.frame_embedding(timesteps, actions, action_mask).flatten(0, 1)
+        emb = self.frame_embedding(timesteps, led_to, keep).flatten(0, 1)
         context = self.context_embedding.to(sample.dtype).expand(batch * frames, -1, -1)
         image_only_indicator = torch.zeros(batch, frames, dtype=sample.dtype, device=sample.device)
         if unet.config.in_channels > self.sample_channels:
-            # Image-to-video bases also take a conditioning image in extra channels: the first frame
-            # of the window, which every later frame may see.
-            first = sample[:, :1].expand(-1, frames, -1, -1, -1)
-            sample = torch.cat([sample, first], dim=2)
+            sample = torch.cat(
+                [sample, self._first_frame(sample, cache).expand(-1, frames, -1, -1, -1)], dim=2
+            )
 
         hidden = unet.conv_in(sample.flatten(0, 1))
         # When H or W is not a multiple of the total stride, up blocks are told their output size.
@@ -155,13 +201,23 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
                 **kwargs,
             )
         hidden = unet.conv_out(unet.conv_act(unet.conv_norm_out(hidden)))
-        out = hidden.reshape(batch, frames, *hidden.shape[1:])
-        return WorldModelOutput(sample=out) if return_dict else (out,)
+        return hidden.reshape(batch, frames, *hidden.shape[1:])
+
+    def _first_frame(self, sample: torch.Tensor, cache: FrameCache | None) -> torch.Tensor:
+        """Image-to-video bases also take a conditioning image in extra channels: the window's first
+        frame, which every later frame may see. [B, 1, C, H, W]."""
+        if cache is None:
+            return sample[:, :1]
+        if cache.frames == 0:
+            if cache.commit:
+                cache.first_frame = sample[:, :1]
+            return sample[:, :1]
+        return broadcast_batch(cache.first_frame, sample.shape[0])
 
     def frame_embedding(
-        self, timesteps: torch.Tensor, actions: torch.Tensor, action_mask: torch.Tensor
+        self, timesteps: torch.Tensor, led_to: torch.Tensor, keep: torch.Tensor
     ) -> torch.Tensor:
-        """[B, F] noise levels + [B, F, A] actions -> [B, F, D], the embedding each frame's ResBlocks see."""
+        """[B, F] noise levels + [B, F, A] actions leading to each frame -> [B, F, D] ResBlock embeddings."""
         unet = self.unet
         batch, frames = timesteps.shape
         dtype = self.context_embedding.dtype
@@ -170,7 +226,7 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         )
         ids = torch.tensor(self.config.added_time_ids, dtype=dtype, device=timesteps.device)
         micro = unet.add_embedding(unet.add_time_proj(ids).reshape(1, -1).to(dtype))
-        return noise_level + micro[:, None] + self.action_embedding(actions.to(dtype), action_mask)
+        return noise_level + micro[:, None] + self.action_embedding(led_to.to(dtype), keep)
 
     def _check_inputs(self, sample, timesteps, actions, action_mask) -> torch.Tensor:
         if sample.ndim != 5 or sample.shape[2] != self.sample_channels:

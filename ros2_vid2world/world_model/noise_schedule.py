@@ -57,3 +57,12 @@ def prediction_target(
     if prediction_type == "epsilon":
         return noise
     return alpha_bar.sqrt() * noise - (1 - alpha_bar).sqrt() * clean
+
+
+def noise_to_level(
+    scheduler: SchedulerMixin, frames: torch.Tensor, level: int, generator: torch.Generator | None
+) -> torch.Tensor:
+    """Noise every frame of [B, F, ...] once to the same small level (how frames enter a context)."""
+    noise = torch.randn(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
+    levels = torch.full(frames.shape[:2], level, dtype=torch.long, device=frames.device)
+    return add_noise(scheduler, frames, noise, levels)

@@ -9,7 +9,7 @@ from diffusers import SchedulerMixin
 
 from .guidance import guidance_action_mask, guided_prediction
 from .model import Vid2WorldModel
-from .noise_schedule import add_noise
+from .noise_schedule import noise_to_level
 
 
 @dataclass
@@ -72,8 +72,9 @@ class AutoregressiveSampler:
         """Generate one new frame per action.
 
         Args:
-            history: [B, P, C, H, W] known frames in model space, P >= 1.
-            history_actions: [B, P-1, A]; history_actions[:, i] was taken after history frame i.
+            history: [B, P, C, H, W] known frames in model space, P >= 1; batch 1 is shared by all
+                rollouts (planning: one history, many candidate action sequences).
+            history_actions: [B, P-1, A] (or batch 1 with history); taken after history frame i.
             actions: [B, N, A]; actions[:, j] is taken after the newest frame so far and leads to new frame j.
             generator: makes the rollout reproducible.
 
@@ -81,9 +82,10 @@ class AutoregressiveSampler:
             [B, N, C, H, W] the imagined frames, in model space.
         """
         self._check_inputs(history, history_actions, actions)
-        batch, _, *frame_shape = history.shape
+        batch = actions.shape[0]
+        history_actions = history_actions.expand(batch, -1, -1)
         all_actions = torch.cat([history_actions, actions], dim=1).to(history.dtype)
-        context = self._as_history(history, generator)
+        context = self._as_history(history, generator).expand(batch, -1, -1, -1, -1)
         window = self.model.config.max_frames - 1
         imagined = []
         for _ in range(actions.shape[1]):
@@ -129,24 +131,20 @@ class AutoregressiveSampler:
         return sample
 
     def _as_history(self, frames: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Noise frames once, as they enter the context, to the small history level."""
-        noise = torch.randn(frames.shape, generator=generator, device=frames.device, dtype=frames.dtype)
-        levels = torch.full(
-            frames.shape[:2], self.config.history_timestep, dtype=torch.long, device=frames.device
-        )
-        return add_noise(self.scheduler, frames, noise, levels)
+        return noise_to_level(self.scheduler, frames, self.config.history_timestep, generator)
 
     def _check_inputs(self, history, history_actions, actions):
         model = self.model
         channels, action_dim = model.sample_channels, model.config.action_dim
         if history.ndim != 5 or history.shape[1] < 1 or history.shape[2] != channels:
             raise ValueError(f"`history` must be [B, P >= 1, {channels}, H, W]. Got {tuple(history.shape)}.")
-        batch, past = history.shape[:2]
-        if history_actions.shape != (batch, past - 1, action_dim):
+        shared, past = history.shape[:2]
+        if history_actions.shape != (shared, past - 1, action_dim):
             raise ValueError(
-                f"`history_actions` must be [B, P-1, A] = [{batch}, {past - 1}, {action_dim}]. "
+                f"`history_actions` must be [B, P-1, A] = [{shared}, {past - 1}, {action_dim}]. "
                 f"Got {tuple(history_actions.shape)}."
             )
+        batch = actions.shape[0] if shared == 1 and actions.ndim == 3 else shared
         if actions.ndim != 3 or actions.shape[0] != batch or actions.shape[2] != action_dim:
             raise ValueError(
                 f"`actions` must be [B, N, A] = [{batch}, N, {action_dim}]. Got {tuple(actions.shape)}."
