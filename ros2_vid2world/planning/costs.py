@@ -1,0 +1,218 @@
+"""Cost terms that score imagined rollouts, each with a weight, summed into one cost per candidate.
+
+Every term maps (latents [N, H, C, h, w] or None, candidates [N, H, A], context) -> costs [N], lower is
+better. Latents and candidates are aligned in time: candidates[:, k] is the action that led to latents[:, k].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class CostContext:
+    """Per-decision data the cost terms may need.
+
+    joints: [J] current joint positions (JointGoalCost with action_kind="delta").
+    previous_action: [A] the action executed last (ActionSmoothnessCost penalises jumping away from it).
+    """
+
+    joints: torch.Tensor | None = None
+    previous_action: torch.Tensor | None = None
+
+
+class CostTerm:
+    """A weighted cost term. Subclasses implement `cost` (unweighted); calling the term applies the weight."""
+
+    name = "cost"
+
+    def __init__(self, weight: float = 1.0, name: str | None = None):
+        if not (math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"`weight` of {type(self).__name__} must be a finite number >= 0. Got {weight}.")
+        self.weight = float(weight)
+        if name is not None:
+            self.name = name
+
+    def __call__(
+        self, latents: torch.Tensor | None, candidates: torch.Tensor, context: CostContext | None = None
+    ) -> torch.Tensor:
+        """Weighted costs [N] for candidates [N, H, A] and their imagined latents [N, H, C, h, w] or None."""
+        if candidates.ndim != 3:
+            raise ValueError(f"candidates must be [N, H, A]. Got shape {list(candidates.shape)}.")
+        cost = self.cost(latents, candidates, context or CostContext())
+        n = candidates.shape[0]
+        if tuple(cost.shape) != (n,):
+            raise ValueError(f"{type(self).__name__} must return [N] = [{n}]. Got shape {list(cost.shape)}.")
+        return self.weight * cost
+
+    def cost(
+        self, latents: torch.Tensor | None, candidates: torch.Tensor, context: CostContext
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class GoalLatentCost(CostTerm):
+    """Mean squared distance between imagined latents and a goal latent [C, h, w], e.g. an encoded goal image.
+
+    mode="final": the last imagined frame only. mode="discounted": every frame k of H, weighted by
+    discount^(H-1-k) and normalised to sum to 1, so the last frame counts most but reaching the goal
+    early is also rewarded.
+    """
+
+    name = "goal_latent"
+    MODES = ("final", "discounted")
+
+    def __init__(
+        self,
+        goal: torch.Tensor,
+        mode: str = "final",
+        discount: float = 0.9,
+        weight: float = 1.0,
+        name: str | None = None,
+    ):
+        super().__init__(weight, name)
+        if goal.ndim != 3:
+            raise ValueError(f"`goal` must be a latent [C, h, w]. Got shape {list(goal.shape)}.")
+        if mode not in self.MODES:
+            raise ValueError(f"`mode` must be one of {list(self.MODES)}. Got {mode!r}.")
+        if not 0.0 < discount <= 1.0:
+            raise ValueError(f"`discount` must be in (0, 1]. Got {discount}.")
+        self.goal = goal
+        self.mode = mode
+        self.discount = discount
+
+    def cost(self, latents, candidates, context):
+        if latents is None:
+            raise ValueError("GoalLatentCost needs imagined latents [N, H, C, h, w]. Got None.")
+        expected = [candidates.shape[0], "H", *self.goal.shape]
+        if (
+            latents.ndim != 5
+            or latents.shape[0] != candidates.shape[0]
+            or latents.shape[2:] != self.goal.shape
+        ):
+            raise ValueError(
+                f"GoalLatentCost expected latents of shape {expected}. Got {list(latents.shape)}."
+            )
+        goal = self.goal.to(latents)
+        if self.mode == "final":
+            return ((latents[:, -1] - goal) ** 2).mean(dim=(1, 2, 3))
+        distance = ((latents - goal) ** 2).mean(dim=(2, 3, 4))  # [N, H]
+        horizon = latents.shape[1]
+        exponents = torch.arange(horizon - 1, -1, -1, device=latents.device, dtype=latents.dtype)
+        weights = self.discount**exponents
+        return (distance * (weights / weights.sum())).sum(dim=1)
+
+
+class ActionMagnitudeCost(CostTerm):
+    """Mean squared action over the horizon and action dimensions: prefers small commands."""
+
+    name = "action_magnitude"
+
+    def cost(self, latents, candidates, context):
+        return (candidates**2).mean(dim=(1, 2))
+
+
+class ActionSmoothnessCost(CostTerm):
+    """Mean squared difference between consecutive actions, starting from context.previous_action if given.
+
+    Without a previous action and with a horizon of 1 there is nothing to compare: the cost is 0.
+    """
+
+    name = "action_smoothness"
+
+    def cost(self, latents, candidates, context):
+        n, _, action_dim = candidates.shape
+        steps = candidates
+        if context.previous_action is not None:
+            previous = context.previous_action
+            if tuple(previous.shape) != (action_dim,):
+                raise ValueError(
+                    f"context.previous_action must be [A] = [{action_dim}]. Got shape {list(previous.shape)}."
+                )
+            steps = torch.cat([previous.to(candidates).expand(n, 1, action_dim), candidates], dim=1)
+        if steps.shape[1] < 2:
+            return candidates.new_zeros(n)
+        return (steps.diff(dim=1) ** 2).mean(dim=(1, 2))
+
+
+class JointGoalCost(CostTerm):
+    """Squared Euclidean distance between the predicted final joint positions and goal_joints [J].
+
+    The actions are joint commands, one entry per joint (A == J):
+    action_kind="delta": each action moves the joints by action * dt, so the final joints are
+        context.joints + sum over the horizon of actions * dt (needs context.joints).
+    action_kind="absolute": each action is a joint target; the final joints are the last action.
+    """
+
+    name = "joint_goal"
+    ACTION_KINDS = ("delta", "absolute")
+
+    def __init__(
+        self,
+        goal_joints: torch.Tensor,
+        action_kind: str = "delta",
+        dt: float = 1.0,
+        weight: float = 1.0,
+        name: str | None = None,
+    ):
+        super().__init__(weight, name)
+        if goal_joints.ndim != 1:
+            raise ValueError(f"`goal_joints` must be [J]. Got shape {list(goal_joints.shape)}.")
+        if action_kind not in self.ACTION_KINDS:
+            raise ValueError(f"`action_kind` must be one of {list(self.ACTION_KINDS)}. Got {action_kind!r}.")
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"`dt` must be a finite number > 0. Got {dt}.")
+        self.goal_joints = goal_joints
+        self.action_kind = action_kind
+        self.dt = dt
+
+    def cost(self, latents, candidates, context):
+        num_joints = self.goal_joints.shape[0]
+        if candidates.shape[2] != num_joints:
+            raise ValueError(
+                f"JointGoalCost needs one action entry per joint: A must be J = {num_joints}. "
+                f"Got candidates of shape {list(candidates.shape)}."
+            )
+        goal = self.goal_joints.to(candidates)
+        if self.action_kind == "absolute":
+            final = candidates[:, -1]
+        else:
+            joints = context.joints
+            if joints is None or tuple(joints.shape) != (num_joints,):
+                got = None if joints is None else list(joints.shape)
+                raise ValueError(
+                    f"JointGoalCost(action_kind='delta') needs context.joints of shape [J] = [{num_joints}]. "
+                    f"Got {got}."
+                )
+            final = joints.to(candidates) + candidates.sum(dim=1) * self.dt
+        return ((final - goal) ** 2).sum(dim=1)
+
+
+class CompositeCost:
+    """The weighted sum of cost terms, plus each term's mean contribution for diagnostics."""
+
+    def __init__(self, terms: Sequence[CostTerm]):
+        terms = list(terms)
+        if not terms or not all(isinstance(term, CostTerm) for term in terms):
+            raise ValueError(f"`terms` must be a non-empty list of CostTerm. Got {terms!r}.")
+        names = [term.name for term in terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"cost term names must be unique (pass name=...). Got {names}.")
+        self.terms = terms
+
+    def __call__(
+        self, latents: torch.Tensor | None, candidates: torch.Tensor, context: CostContext | None = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Total costs [N] and {term name: mean weighted cost over the candidates with a finite value}."""
+        total = None
+        means = {}
+        for term in self.terms:
+            value = term(latents, candidates, context)
+            total = value if total is None else total + value
+            finite = value[torch.isfinite(value)]
+            means[term.name] = finite.mean().item() if finite.numel() else math.nan
+        return total, means

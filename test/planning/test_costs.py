@@ -1,0 +1,177 @@
+import math
+
+import pytest
+import torch
+
+from ros2_vid2world.planning import (
+    ActionMagnitudeCost,
+    ActionSmoothnessCost,
+    CompositeCost,
+    CostContext,
+    GoalLatentCost,
+    JointGoalCost,
+)
+
+N, H, A, C, S = 4, 3, 2, 2, 5
+
+
+def random_latents(seed=0):
+    return torch.randn(N, H, C, S, S, generator=torch.Generator().manual_seed(seed))
+
+
+def test_goal_latent_final_picks_the_candidate_whose_final_frame_is_the_goal():
+    latents = random_latents()
+    goal = torch.randn(C, S, S, generator=torch.Generator().manual_seed(1))
+    latents[2, -1] = goal
+    latents[3, 0] = goal  # reaching the goal early does not count in "final" mode
+    cost = GoalLatentCost(goal, mode="final")(latents, torch.zeros(N, H, A))
+    assert cost.argmin().item() == 2
+    assert cost[2].item() == 0.0
+    torch.testing.assert_close(cost[0], ((latents[0, -1] - goal) ** 2).mean())
+
+
+def test_goal_latent_discounted_weights_late_frames_more_and_normalises():
+    goal = torch.zeros(C, S, S)
+    latents = torch.zeros(N, H, C, S, S)
+    latents[0, 0] = 1.0  # off the goal at the first frame only
+    latents[1, -1] = 1.0  # off the goal at the last frame only
+    latents[2] = 1.0  # off the goal at every frame: normalised weights make this exactly 1
+    cost = GoalLatentCost(goal, mode="discounted", discount=0.5)(latents, torch.zeros(N, H, A))
+    weights = torch.tensor([0.25, 0.5, 1.0]) / 1.75
+    torch.testing.assert_close(
+        cost, torch.stack([weights[0], weights[-1], torch.tensor(1.0), torch.tensor(0.0)])
+    )
+
+
+def test_action_magnitude_is_mean_squared_action():
+    candidates = torch.tensor([[[1.0, -1.0], [2.0, 0.0], [0.0, 0.0]]]).expand(N, H, A)
+    torch.testing.assert_close(ActionMagnitudeCost()(None, candidates), torch.full((N,), 1.0))
+
+
+def test_action_smoothness_includes_previous_action():
+    candidates = torch.zeros(N, H, A)
+    candidates[1, 1:] = 1.0  # one jump of (1, 1) inside the horizon
+    smooth = ActionSmoothnessCost()
+    without = smooth(None, candidates)
+    # 2 differences x 2 dims per candidate; candidate 1 has one difference of (1, 1): 2 / 4.
+    torch.testing.assert_close(without, torch.tensor([0.0, 0.5, 0.0, 0.0]))
+    with_previous = smooth(None, candidates, CostContext(previous_action=torch.tensor([1.0, 1.0])))
+    # Now there are 3 differences; all candidates start with a jump from (1, 1) to (0, 0).
+    torch.testing.assert_close(with_previous, torch.tensor([2 / 6, 4 / 6, 2 / 6, 2 / 6]))
+    assert torch.equal(smooth(None, torch.ones(N, 1, A)), torch.zeros(N))  # nothing to compare
+
+
+def test_joint_goal_delta_integrates_actions_from_current_joints():
+    joints, goal = torch.tensor([0.0, 1.0]), torch.tensor([0.6, 0.4])
+    candidates = torch.zeros(N, H, A)
+    candidates[0] = torch.tensor([0.1, -0.1])  # reaches the goal with dt=2: 3 steps x 0.1 x 2
+    candidates[1] = torch.tensor([0.1, 0.1])
+    cost = JointGoalCost(goal, action_kind="delta", dt=2.0)(None, candidates, CostContext(joints=joints))
+    assert cost.argmin().item() == 0
+    torch.testing.assert_close(cost[0], torch.tensor(0.0), atol=1e-6, rtol=0)
+    torch.testing.assert_close(cost[1], torch.tensor(0.0**2 + 1.2**2))
+    torch.testing.assert_close(cost[2], ((joints - goal) ** 2).sum())
+
+
+def test_joint_goal_absolute_uses_last_action():
+    goal = torch.tensor([0.6, 0.4])
+    candidates = torch.zeros(N, H, A)
+    candidates[3, -1] = goal
+    cost = JointGoalCost(goal, action_kind="absolute")(None, candidates)
+    assert cost[3].item() == 0.0 and cost[0].item() == pytest.approx(0.52)
+
+
+def test_composite_sums_weighted_terms_and_reports_means():
+    candidates = torch.randn(N, H, A, generator=torch.Generator().manual_seed(0))
+    latents = random_latents()
+    goal = torch.zeros(C, S, S)
+    terms = [
+        GoalLatentCost(goal, weight=2.0),
+        ActionMagnitudeCost(weight=0.5),
+        ActionSmoothnessCost(weight=0.0),
+    ]
+    total, means = CompositeCost(terms)(latents, candidates)
+    expected = 2.0 * GoalLatentCost(goal)(latents, candidates) + 0.5 * (candidates**2).mean(dim=(1, 2))
+    torch.testing.assert_close(total, expected)
+    assert set(means) == {"goal_latent", "action_magnitude", "action_smoothness"}
+    assert means["action_magnitude"] == pytest.approx(0.5 * (candidates**2).mean().item())
+    assert means["action_smoothness"] == 0.0
+
+
+def test_composite_means_skip_nonfinite_values():
+    candidates = torch.ones(N, H, A)
+    candidates[0, 0, 0] = math.nan
+    total, means = CompositeCost([ActionMagnitudeCost()])(None, candidates)
+    assert math.isnan(total[0].item())
+    assert means["action_magnitude"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "make_term, latents, candidates, context, message",
+    [
+        (
+            lambda: GoalLatentCost(torch.zeros(C, S, S)),
+            None,
+            torch.zeros(N, H, A),
+            None,
+            "needs imagined latents",
+        ),
+        (
+            lambda: GoalLatentCost(torch.zeros(C, S, S)),
+            torch.zeros(N, H, C, S + 1, S),
+            torch.zeros(N, H, A),
+            None,
+            r"expected latents of shape \[4, 'H', 2, 5, 5\]. Got \[4, 3, 2, 6, 5\]",
+        ),
+        (lambda: ActionMagnitudeCost(), None, torch.zeros(N, A), None, r"candidates must be \[N, H, A\]"),
+        (
+            lambda: ActionSmoothnessCost(),
+            None,
+            torch.zeros(N, H, A),
+            CostContext(previous_action=torch.zeros(3)),
+            r"previous_action must be \[A\] = \[2\]",
+        ),
+        (
+            lambda: JointGoalCost(torch.zeros(3)),
+            None,
+            torch.zeros(N, H, A),
+            CostContext(joints=torch.zeros(3)),
+            "A must be J = 3",
+        ),
+        (
+            lambda: JointGoalCost(torch.zeros(A)),
+            None,
+            torch.zeros(N, H, A),
+            None,
+            r"needs context.joints .* Got None",
+        ),
+    ],
+)
+def test_bad_inputs_are_named(make_term, latents, candidates, context, message):
+    with pytest.raises(ValueError, match=message):
+        make_term()(latents, candidates, context)
+
+
+@pytest.mark.parametrize(
+    "make_term, message",
+    [
+        (lambda: GoalLatentCost(torch.zeros(S, S)), r"`goal` must be a latent \[C, h, w\]"),
+        (lambda: GoalLatentCost(torch.zeros(C, S, S), mode="mean"), "`mode` must be one of"),
+        (lambda: GoalLatentCost(torch.zeros(C, S, S), mode="discounted", discount=0.0), "`discount`"),
+        (lambda: JointGoalCost(torch.zeros(2), action_kind="velocity"), "`action_kind` must be one of"),
+        (lambda: JointGoalCost(torch.zeros(2), dt=0.0), "`dt` must be"),
+        (lambda: ActionMagnitudeCost(weight=-1.0), "`weight` of ActionMagnitudeCost"),
+        (lambda: CompositeCost([]), "non-empty list of CostTerm"),
+        (lambda: CompositeCost([ActionMagnitudeCost(), ActionMagnitudeCost()]), "names must be unique"),
+    ],
+)
+def test_bad_settings_are_named(make_term, message):
+    with pytest.raises(ValueError, match=message):
+        make_term()
+
+
+def test_same_term_twice_with_distinct_names():
+    terms = [ActionMagnitudeCost(name="small"), ActionMagnitudeCost(weight=2.0, name="smaller")]
+    total, means = CompositeCost(terms)(None, torch.ones(N, H, A))
+    torch.testing.assert_close(total, torch.full((N,), 3.0))
+    assert means == {"small": 1.0, "smaller": 2.0}
