@@ -79,11 +79,12 @@ class MPCPlanner:
         self.config = config
         self.device = torch.device(device)
         self.cem = CEM.from_config(config.cem)
-        self._warm_start: torch.Tensor | None = None
+        # [H, A] the previous plan shifted by one step, where the next plan starts; None = cold start.
+        self.warm_start: torch.Tensor | None = None
 
     def reset(self) -> None:
         """Forget the warm start: the next plan starts from the middle of the bounds."""
-        self._warm_start = None
+        self.warm_start = None
 
     def _imagine(self, model_actions: torch.Tensor) -> torch.Tensor:
         """[N, H * r, A] -> [N, H * r, C, h, w], checked so a wrong model is reported here, not by a cost."""
@@ -123,11 +124,11 @@ class MPCPlanner:
             winners.append(latents.index_select(0, best)[0])
             return total
 
-        init_mean = self._warm_start if self.config.warm_start else None
+        init_mean = self.warm_start if self.config.warm_start else None
         _, info = self.cem.optimize(score, init_mean=init_mean, device=self.device)
         sequence = info.best_sequence
         if self.config.warm_start:
-            self._warm_start = shift_sequence(sequence)
+            self.warm_start = shift_sequence(sequence)
         return PlanResult(
             action=sequence[0].clone(),
             sequence=sequence,

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from ros2_vid2world.planning.visual_planner import PlannerConfig, VisualPlanner
+from ros2_vid2world.world_model import causalize
+from ros2_vid2world.world_model.folder import WorldModelFolder
+from ros2_vid2world.world_model.noise_schedule import make_scheduler
+from ros2_vid2world.world_model.presets import base_unet_from_preset
+
+SMALL = dict(population=8, elites=2, iterations=2, horizon=2, denoise_steps=1, history_frames=2)
+
+
+@pytest.fixture(scope="module")
+def folder():
+    model = causalize(base_unet_from_preset("tiny"), action_dim=2, prediction_type="v_prediction").eval()
+    torch.manual_seed(0)
+    for parameter in model.action_embedding.parameters():
+        torch.nn.init.normal_(parameter, std=0.5)
+    stats = {"mean": [1.0, 0.0], "std": [2.0, 1.0]}
+    return WorldModelFolder(
+        model, make_scheduler("v_prediction", rescale_betas_zero_snr=True), action_stats=stats
+    )
+
+
+def image(seed):
+    return np.random.default_rng(seed).integers(0, 256, (16, 16, 3), dtype=np.uint8)
+
+
+def ready_planner(folder, **overrides):
+    planner = VisualPlanner(folder, PlannerConfig(**(SMALL | overrides)), low=[-1.0, -0.5], high=[1.0, 0.5])
+    planner.set_goal(image(0))
+    planner.observe(image(1))
+    planner.observe(image(2), np.array([0.2, 0.1]))
+    return planner
+
+
+def test_plan_respects_bounds_and_shapes(folder):
+    out = ready_planner(folder).plan(decode=True)
+    assert out.action.shape == (2,) and out.sequence.shape == (2, 2)
+    assert np.all(out.sequence >= [-1.0, -0.5]) and np.all(out.sequence <= [1.0, 0.5])
+    assert np.array_equal(out.action, out.sequence[0])
+    assert out.imagined.shape == (2, 16, 16, 3) and out.imagined.dtype == np.uint8
+    assert len(out.info["best_costs"]) == 2 and np.isfinite(out.cost) and out.latency_s > 0
+
+
+def test_same_seed_same_decision(folder):
+    assert np.array_equal(ready_planner(folder).plan().action, ready_planner(folder).plan().action)
+
+
+def test_model_sees_normalised_actions(folder):
+    planner = ready_planner(folder)
+    seen = []
+    imagine = planner.engine.imagine
+    planner.engine.imagine = lambda candidates, generator=None: (
+        seen.append(candidates) or imagine(candidates, generator)
+    )
+    planner.plan()
+    robot_units = seen[0] * torch.tensor([2.0, 1.0]) + torch.tensor([1.0, 0.0])
+    assert robot_units[:, :, 0].min() >= -1 - 1e-6 and robot_units[:, :, 0].max() <= 1 + 1e-6
+    assert seen[0][:, :, 0].max() <= 0.0 + 1e-6  # (1 - 1) / 2: the normalised upper bound
+
+
+def test_warm_start_is_the_shifted_plan_and_survives_a_population_change(folder):
+    planner = ready_planner(folder)
+    first = planner.plan()
+    expected = np.concatenate([first.sequence[1:], first.sequence[-1:]])
+    planner.update_config(population=6)
+    assert np.allclose(planner._mpc.warm_start.numpy(), expected)
+    assert planner.config.population == 6
+    planner.update_config(horizon=3)
+    assert planner._mpc.warm_start is None
+
+
+def test_bad_inputs_are_named(folder):
+    planner = VisualPlanner(folder, PlannerConfig(**SMALL), low=-1.0, high=1.0)
+    with pytest.raises(ValueError, match="no goal yet"):
+        planner.plan()
+    with pytest.raises(
+        ValueError, match=r"goal image must be a uint8 array \[16, 16, 3\] \(RGB\). Got uint8 \(8, 8, 3\)"
+    ):
+        planner.set_goal(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(ValueError, match=r"camera frame must be a uint8 array"):
+        planner.observe(np.zeros((16, 16, 3), np.float32))
+    planner.set_goal(image(0))
+    with pytest.raises(ValueError, match="no observation yet"):
+        planner.plan()
+    with pytest.raises(ValueError, match="must fit the model's window of 8 frames"):
+        planner.update_config(history_frames=5, horizon=4)
+    with pytest.raises(ValueError, match="`goal_mode` must be one of"):
+        planner.update_config(goal_mode="best")
+    with pytest.raises(ValueError, match="`low` must be <= `high`"):
+        VisualPlanner(folder, PlannerConfig(**SMALL), low=[1.0, 1.0], high=[0.0, 2.0])
