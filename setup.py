@@ -55,6 +55,7 @@ setup(
         "numpy",
         "scipy",
         "onnxruntime",
+        "onnx",
         "rosbags>=0.10",
         "accelerate",
         "tqdm",
@@ -81,6 +82,8 @@ setup(
     entry_points={
         "console_scripts": [
             "vid2world = ros2_vid2world.cli:main",
+            "planner_node = ros2_vid2world.ros.planner_node:main",
+            "sim_node = ros2_vid2world.sim.sim_node:main",
         ],
     },
     zip_safe=False,

@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import causalize
+from . import bench, causalize, export_onnx
 
-SUBCOMMANDS = (causalize,)
+SUBCOMMANDS = (causalize, bench, export_onnx)
 
 
 def build_parser() -> argparse.ArgumentParser:

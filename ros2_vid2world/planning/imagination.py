@@ -9,7 +9,7 @@ from ..world_model.action_embedding import actions_leading_to_frames
 from ..world_model.frame_cache import FrameCache
 from ..world_model.guidance import guided_prediction
 from ..world_model.model import Vid2WorldModel
-from ..world_model.noise_schedule import noise_to_level
+from ..world_model.noise_schedule import add_noise, noise_to_level
 from ..world_model.sampler import SamplerConfig
 
 
@@ -24,9 +24,21 @@ class ImaginationEngine:
 
     It produces the frames `AutoregressiveSampler` produces for the same noise, as long as history
     plus horizon fit in the model's window (`max_frames`): the engine does not slide the window.
+
+    The model runs on its own device and precision; the denoising loop runs on the model's device in
+    the dtype of the history passed in, and noise is drawn on the generator's device, so a CPU
+    generator gives the same noise whatever the model runs on. `compile_model` wraps the cached
+    forward in `torch.compile`. Subclasses run the per-frame model calls elsewhere by overriding
+    `_start_rollout` (see `OrtImaginationEngine`).
     """
 
-    def __init__(self, model: Vid2WorldModel, scheduler: SchedulerMixin, config: SamplerConfig | None = None):
+    def __init__(
+        self,
+        model: Vid2WorldModel,
+        scheduler: SchedulerMixin,
+        config: SamplerConfig | None = None,
+        compile_model: bool = False,
+    ):
         self.model = model
         self.scheduler = scheduler
         self.config = config or SamplerConfig()
@@ -35,9 +47,10 @@ class ImaginationEngine:
                 f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
                 f"the model's {model.config.prediction_type!r}."
             )
+        self._forward_cached = torch.compile(model.forward_cached) if compile_model else model.forward_cached
         self._history: FrameCache | None = None
         self._frame_shape: tuple[int, ...] = ()
-        self._dtype = torch.float32
+        self._dtype = torch.float32  # of the caller's frames: the denoising loop runs in it
 
     @property
     def history_frames(self) -> int:
@@ -67,14 +80,16 @@ class ImaginationEngine:
                 f"`history` has {past} frames; the model's window is {self.model.config.max_frames} "
                 "frames and must also hold at least one new frame."
             )
+        # Noised where the caller's generator lives, then moved: the same noise on every device.
         context = noise_to_level(self.scheduler, history, self.config.history_timestep, generator)
         padded = torch.cat([history_actions, history_actions.new_zeros(1, 1, action_dim)], dim=1)
         led_to, keep = actions_leading_to_frames(
             padded.to(history.dtype), torch.ones(1, past, dtype=torch.bool)
         )
+        device = self.device
         cache = FrameCache()
-        self.model.forward_cached(
-            context, self._levels(1, past, history.device), led_to, keep, cache, commit=True
+        TorchRollout(self._forward_cached, cache, self.model.dtype).commit(
+            context.to(device), self._levels(1, past, device), led_to.to(device), keep.to(device)
         )
         self._history, self._frame_shape, self._dtype = cache, tuple(history.shape[2:]), history.dtype
 
@@ -90,31 +105,30 @@ class ImaginationEngine:
                 f"`candidates` must be [N, H >= 1, {action_dim}]. Got {tuple(candidates.shape)}."
             )
         count, horizon = candidates.shape[:2]
+        output_device = candidates.device
         if self.history_frames + horizon > self.model.config.max_frames:
             raise ValueError(
                 f"history ({self.history_frames} frames) + horizon ({horizon}) exceeds the model's window "
                 f"of {self.model.config.max_frames} frames."
             )
-        device = candidates.device
-        candidates = candidates.to(self._dtype)
+        device = self.device
+        candidates = candidates.to(device, self._dtype)
         guided = self.config.guidance_scale != 1.0
         kept = torch.ones(count, 1, dtype=torch.bool, device=device)
         # Guidance doubles the batch: [conditional | the newest action dropped]; the history is shared.
         keep = torch.cat([kept, ~kept]) if guided else kept
-        cache = self._history.fork()
+        rollout = self._start_rollout(count)
         imagined = []
         for step in range(horizon):
             action = candidates[:, step : step + 1]
             step_actions = action.repeat(2, 1, 1) if guided else action
             scheduler = type(self.scheduler).from_config(self.scheduler.config)
             scheduler.set_timesteps(self.config.num_inference_steps, device=device)
-            sample = torch.randn(
-                (count, 1, *self._frame_shape), generator=generator, device=device, dtype=self._dtype
-            )
+            sample = self._randn((count, 1, *self._frame_shape), generator)
             for t in scheduler.timesteps:
                 model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
                 levels = t.to(device).expand(model_input.shape[0], 1)
-                prediction = self.model.forward_cached(model_input, levels, step_actions, keep, cache)
+                prediction = rollout.predict(model_input, levels, step_actions, keep)
                 if guided:
                     cond, uncond = prediction.chunk(2)
                     prediction = guided_prediction(
@@ -123,10 +137,49 @@ class ImaginationEngine:
                 sample = scheduler.step(prediction, t, sample).prev_sample
             imagined.append(sample)
             if step < horizon - 1:  # the last frame is seen by nothing: do not cache it
-                entering = noise_to_level(self.scheduler, sample, self.config.history_timestep, generator)
                 levels = self._levels(count, 1, device)
-                self.model.forward_cached(entering, levels, action, kept, cache, commit=True)
-        return torch.cat(imagined, dim=1)
+                entering = add_noise(self.scheduler, sample, self._randn(sample.shape, generator), levels)
+                rollout.commit(entering, levels, action, kept)
+        return torch.cat(imagined, dim=1).to(output_device)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs, and with it the denoising loop."""
+        return next(self.model.parameters()).device
+
+    def _start_rollout(self, count: int) -> TorchRollout:
+        """The per-frame model calls of one `imagine`, reading a private copy of the history's cache."""
+        return TorchRollout(self._forward_cached, self._history.fork(), self.model.dtype)
+
+    def _randn(self, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
+        """Noise drawn on the generator's device, in the loop's dtype, moved to the loop's device."""
+        source = generator.device if generator is not None else self.device
+        return torch.randn(shape, generator=generator, device=source, dtype=self._dtype).to(self.device)
 
     def _levels(self, batch: int, frames: int, device: torch.device) -> torch.Tensor:
         return torch.full((batch, frames), self.config.history_timestep, dtype=torch.long, device=device)
+
+
+class TorchRollout:
+    """The model calls of one `imagine`: predict the new frame from the cache, commit finished frames.
+
+    Inputs come in the denoising loop's dtype; they are cast to the model's precision (`dtype`) and
+    predictions are cast back.
+    """
+
+    def __init__(self, forward_cached, cache: FrameCache, dtype: torch.dtype):
+        self._forward_cached, self.cache, self.dtype = forward_cached, cache, dtype
+
+    def predict(self, sample, levels, led_to, keep) -> torch.Tensor:
+        """[B, n, C, H, W] noisy frames, [B, n] levels, [B, n, A] actions, [B, n] keep -> [B, n, C, H, W];
+        the cache is only read."""
+        prediction = self._forward_cached(
+            sample.to(self.dtype), levels, led_to.to(self.dtype), keep, self.cache
+        )
+        return prediction.to(sample.dtype)
+
+    def commit(self, sample, levels, led_to, keep) -> None:
+        """Append finished (lightly noised) frames to the cache; shapes as in `predict`."""
+        self._forward_cached(
+            sample.to(self.dtype), levels, led_to.to(self.dtype), keep, self.cache, commit=True
+        )

@@ -98,7 +98,8 @@ class CausalTemporalConv(nn.Conv3d):
             if past is not None:
                 hidden_states = torch.cat([past, hidden_states], dim=2)
                 needed -= past.shape[2]
-        hidden_states = F.pad(hidden_states, (0, 0, 0, 0, needed, 0))
+        if needed:  # a zero-width pad would still copy the input
+            hidden_states = F.pad(hidden_states, (0, 0, 0, 0, needed, 0))
         return super().forward(hidden_states)
 
 

@@ -30,12 +30,14 @@ def diffusion_forcing_loss(
     actions: torch.Tensor,
     config: DiffusionForcingConfig | None = None,
     generator: torch.Generator | None = None,
+    prediction_type: str | None = None,
 ) -> torch.Tensor:
     """Mean squared error of the model's prediction, every frame at its own random noise level.
 
     Args:
         clean: [B, F, C, H, W] clean frames (model space: pixels in [-1, 1] or scaled latents).
         actions: [B, F, A]; actions[:, t] is taken after frame t.
+        prediction_type: defaults to the model's; pass it when `model` is wrapped (e.g. by DDP).
 
     Returns:
         The scalar loss.
@@ -50,7 +52,7 @@ def diffusion_forcing_loss(
 
     noisy = add_noise(scheduler, clean, noise, timesteps)
     target = prediction_target(
-        model.config.prediction_type, clean, noise, alphas_cumprod_at(scheduler, timesteps, clean)
+        prediction_type or model.config.prediction_type, clean, noise, alphas_cumprod_at(scheduler, timesteps, clean)
     )
     prediction = model(noisy, timesteps, actions, action_mask=keep).sample
     return F.mse_loss(prediction.float(), target.float())

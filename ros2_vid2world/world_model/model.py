@@ -88,6 +88,11 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         """Channels of one frame as callers pass it (the base may take extra conditioning channels)."""
         return self.unet.config.out_channels
 
+    @property
+    def cache_users(self) -> tuple:
+        """The layers that read a `FrameCache` in cached calls; a layer's index is its key in the cache."""
+        return tuple(self._cache_users)
+
     def forward(
         self,
         sample: torch.Tensor,
@@ -208,7 +213,7 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         frame, which every later frame may see. [B, 1, C, H, W]."""
         if cache is None:
             return sample[:, :1]
-        if cache.frames == 0:
+        if cache.first_frame is None:  # nothing committed yet: this call holds the window's first frame
             if cache.commit:
                 cache.first_frame = sample[:, :1]
             return sample[:, :1]

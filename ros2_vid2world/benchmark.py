@@ -1,0 +1,119 @@
+"""`vid2world bench`: how fast imagination and planning are here; comparisons measured in one run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .planning.imagination import ImaginationEngine
+from .planning.visual_planner import PlannerConfig, VisualPlanner
+from .world_model import causalize
+from .world_model.folder import WorldModelFolder
+from .world_model.noise_schedule import make_scheduler
+from .world_model.presets import base_unet_from_preset
+from .world_model.sampler import AutoregressiveSampler, SamplerConfig
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """The decision the benchmark times: history frames, candidates, horizon, denoising steps, CEM rounds."""
+
+    history_frames: int = 4
+    horizon: int = 4
+    candidates: int = 64
+    denoise_steps: int = 3
+    guidance_scale: float = 2.5
+    iterations: int = 3
+    elites: int = 8
+    repeats: int = 3
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> float:
+    """Seconds of the fastest of `repeats` runs after one warm-up (the least disturbed by other load)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's fp32 ceiling through torch: a large square matmul."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / best_time(lambda: a @ b, repeats) / 1e9
+
+
+def bench_folder(preset: str, action_dim: int = 2) -> WorldModelFolder:
+    """A random-init world model of a preset architecture (v-prediction: its samples stay bounded)."""
+    model = causalize(base_unet_from_preset(preset), action_dim=action_dim, prediction_type="v_prediction")
+    return WorldModelFolder(model.eval(), make_scheduler("v_prediction", rescale_betas_zero_snr=True))
+
+
+def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = None) -> dict:
+    """Measure the imagination engine against the full-window sampler, the CEM decision, and the FLOP rate."""
+    settings = settings or BenchSettings()
+    model, scheduler = folder.model, folder.scheduler
+    model.requires_grad_(False)  # inference only; FLOP counting trips over parameters that want gradients
+    action_dim, channels = model.config.action_dim, model.sample_channels
+    height, width = (s // folder.codec.spatial_factor for s in folder.image_size)
+    generator = torch.Generator().manual_seed(0)
+    history = torch.randn(1, settings.history_frames, channels, height, width, generator=generator)
+    history_actions = torch.randn(1, settings.history_frames - 1, action_dim, generator=generator)
+    candidates = torch.randn(settings.candidates, settings.horizon, action_dim, generator=generator)
+    sampler_config = SamplerConfig(
+        num_inference_steps=settings.denoise_steps, guidance_scale=settings.guidance_scale
+    )
+    naive = AutoregressiveSampler(model, scheduler, sampler_config)
+    engine = ImaginationEngine(model, scheduler, sampler_config)
+
+    def run_naive():
+        return naive.rollout(history, history_actions, candidates, generator=torch.Generator().manual_seed(1))
+
+    def run_engine():
+        noise = torch.Generator().manual_seed(1)
+        engine.set_history(history, history_actions, noise)
+        return engine.imagine(candidates, noise)
+
+    frames = settings.candidates * settings.horizon
+    naive_s, engine_s = best_time(run_naive, settings.repeats), best_time(run_engine, settings.repeats)
+    with FlopCounterMode(display=False) as counter:
+        run_engine()
+    results = {
+        "naive_frames_per_s": frames / naive_s,
+        "engine_frames_per_s": frames / engine_s,
+        "cache_speedup": naive_s / engine_s,
+        "max_abs_diff_vs_naive": float((run_engine() - run_naive()).abs().max()),
+        "matmul_peak_gflops": matmul_peak_gflops(),
+        "engine_gflops": counter.get_total_flops() / engine_s / 1e9,
+        "plan_latency_ms": 1e3 * plan_latency_s(folder, settings),
+    }
+    results["engine_fraction_of_peak"] = results["engine_gflops"] / results["matmul_peak_gflops"]
+    return results
+
+
+def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings) -> float:
+    """Wall time of one full CEM decision (set history, imagine every iteration, score, refit)."""
+    config = PlannerConfig(
+        population=settings.candidates,
+        elites=settings.elites,
+        iterations=settings.iterations,
+        horizon=settings.horizon,
+        denoise_steps=settings.denoise_steps,
+        guidance_scale=settings.guidance_scale,
+        history_frames=settings.history_frames,
+    )
+    planner = VisualPlanner(folder, config, low=-1.0, high=1.0)
+    rng = np.random.default_rng(0)
+    size = (*folder.image_size, 3)
+    planner.set_goal(rng.integers(0, 256, size, dtype=np.uint8))
+    planner.observe(rng.integers(0, 256, size, dtype=np.uint8))
+    for _ in range(settings.history_frames - 1):
+        planner.observe(rng.integers(0, 256, size, dtype=np.uint8), np.zeros(folder.model.config.action_dim))
+    return best_time(planner.plan, settings.repeats)

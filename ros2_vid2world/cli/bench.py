@@ -1,0 +1,72 @@
+"""`vid2world bench`: imagination and planning speed on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..world_model.presets import BASE_PRESETS
+
+ROWS = (
+    ("naive_frames_per_s", "full-window sampler", "frames/s"),
+    ("engine_frames_per_s", "cached imagination engine", "frames/s"),
+    ("cache_speedup", "engine / full-window", "x"),
+    ("max_abs_diff_vs_naive", "engine vs full-window, same noise", "max |diff|"),
+    ("matmul_peak_gflops", "fp32 matmul ceiling (torch)", "GFLOP/s"),
+    ("engine_gflops", "engine, counted FLOPs / time", "GFLOP/s"),
+    ("engine_fraction_of_peak", "engine / ceiling", ""),
+    ("plan_latency_ms", "one CEM decision", "ms"),
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="measure imagination and planning speed on this machine",
+        description="Times the cached imagination engine against the plain full-window sampler "
+        "(same run, same inputs), counts FLOPs against the machine's matmul ceiling, and times one "
+        "CEM decision.",
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--preset", choices=sorted(BASE_PRESETS), default="tiny", help="random-init architecture"
+    )
+    source.add_argument("--model", type=Path, help="a world-model folder instead of a preset")
+    parser.add_argument("--candidates", type=int, default=64, help="CEM population (default 64)")
+    parser.add_argument("--history", type=int, default=4, help="history frames (default 4)")
+    parser.add_argument("--horizon", type=int, default=4, help="imagined frames per candidate (default 4)")
+    parser.add_argument("--steps", type=int, default=3, help="denoising steps per frame (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats, best taken (default 3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..benchmark import BenchSettings, bench_folder, run_benchmark
+    from ..world_model.folder import WorldModelFolder
+
+    for name in ("candidates", "history", "horizon", "steps", "repeats"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1. Got {getattr(args, name)}.")
+    folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
+    settings = BenchSettings(
+        history_frames=args.history,
+        horizon=args.horizon,
+        candidates=args.candidates,
+        denoise_steps=args.steps,
+        repeats=args.repeats,
+    )
+    results = run_benchmark(folder, settings)
+    results["model"] = str(args.model) if args.model else f"preset:{args.preset}"
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(
+        f"vid2world bench: {results['model']}, {settings.candidates} candidates x {settings.horizon} frames, "
+        f"history {settings.history_frames}, {settings.denoise_steps} denoising steps, guidance on"
+    )
+    for key, label, unit in ROWS:
+        if key in results:
+            print(f"  {label:<36} {results[key]:>12.4g} {unit}")
+    return 0

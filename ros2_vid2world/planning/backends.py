@@ -1,0 +1,90 @@
+"""Choose how the imagination engine runs: torch (CPU or CUDA, fp16 on CUDA, optionally compiled) or
+ONNX Runtime. One factory, so callers (planner, benchmark, node) name a backend and nothing else."""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import torch
+from diffusers import SchedulerMixin
+
+from ..world_model.folder import WorldModelFolder
+from ..world_model.model import Vid2WorldModel
+from ..world_model.sampler import SamplerConfig
+from .imagination import ImaginationEngine
+
+BACKENDS = ("torch", "onnxruntime")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def select_device(device: str = "auto") -> torch.device:
+    """ "cpu", "cuda" (must be available) or "auto" (CUDA when torch sees a GPU, else CPU)."""
+    if device not in DEVICES:
+        raise ValueError(f"`device` must be one of {list(DEVICES)}. Got {device!r}.")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device 'cuda' was requested but torch sees no CUDA device (torch.cuda.is_available())."
+        )
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def make_imagination_engine(
+    folder_or_model: WorldModelFolder | Vid2WorldModel,
+    scheduler: SchedulerMixin | None = None,
+    config: SamplerConfig | None = None,
+    *,
+    backend: str = "torch",
+    device: str = "auto",
+    half: bool = False,
+    onnx_path: str | os.PathLike | None = None,
+    compile: bool = False,
+    threads: int | None = None,
+) -> ImaginationEngine:
+    """An imagination engine for a world model on the chosen backend.
+
+    Args:
+        folder_or_model: a loaded `WorldModelFolder` (its scheduler is used) or a `Vid2WorldModel`.
+        scheduler: required with a bare model; overrides the folder's otherwise.
+        config: sampler settings (steps, guidance); default `SamplerConfig()`.
+        backend: "torch" or "onnxruntime".
+        device: "auto", "cpu" or "cuda". torch: where the model runs. onnxruntime: which execution
+            providers may be used (TensorRT/CUDA need onnxruntime-gpu); the history runs in torch
+            on the model as given.
+        half: fp16 weights and activations; torch backend on CUDA only.
+        onnx_path: onnxruntime only: a file from `vid2world export-onnx` (checked against the model);
+            None exports the model in memory.
+        compile: torch only: wrap the cached forward in `torch.compile` (slow first calls).
+        threads: onnxruntime only: intra-op threads (default: one per physical core).
+
+    The model passed in is never modified: a copy is moved when the device or precision differs.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(BACKENDS)}. Got {backend!r}.")
+    if isinstance(folder_or_model, WorldModelFolder):
+        model, scheduler = folder_or_model.model, scheduler or folder_or_model.scheduler
+    else:
+        model = folder_or_model
+    if scheduler is None:
+        raise ValueError("`scheduler` is required when a bare model (not a WorldModelFolder) is given.")
+    if backend == "onnxruntime":
+        for name, value in (("half", half), ("compile", compile)):
+            if value:
+                raise ValueError(
+                    f"`{name}` applies to the torch backend only. Got {name}=True with onnxruntime."
+                )
+        from .onnx_engine import OrtImaginationEngine
+
+        return OrtImaginationEngine(model, scheduler, config, onnx_path, device=device, threads=threads)
+    if onnx_path is not None or threads is not None:
+        raise ValueError("`onnx_path` and `threads` apply to the onnxruntime backend only.")
+    target = select_device(device)
+    if half and target.type != "cuda":
+        raise ValueError(f"`half` (fp16) needs a CUDA device. Got device {str(target)!r}.")
+    dtype = torch.float16 if half else torch.float32
+    parameter = next(model.parameters())
+    if parameter.device != target or parameter.dtype != dtype:
+        model = copy.deepcopy(model).to(target, dtype)
+    return ImaginationEngine(model.eval(), scheduler, config, compile_model=compile)

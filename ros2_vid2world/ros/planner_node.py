@@ -1,0 +1,403 @@
+"""The vid2world planner as an rclpy lifecycle node: it wires topics, services and parameters to the
+planning worker and decides nothing itself.
+
+on_configure loads the model and the planner (failure: one error line, the node stays unconfigured);
+on_activate starts planning; on_deactivate sends one hold command and stops; on_cleanup frees the model.
+"""
+
+from __future__ import annotations
+
+import gc
+import signal
+import sys
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import CompressedImage, Image, JointState
+from std_msgs.msg import Float64, Float64MultiArray, Header
+from std_srvs.srv import SetBool, Trigger
+from trajectory_msgs.msg import JointTrajectory
+
+from .commands import CommandBuilder
+from .diagnostics import diagnostic_array
+from .image_decoding import decode_compressed_image, decode_image, resize_rgb
+from .imagined_tiles import rgb8_image
+from .joint_order import JointOrder
+from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
+from .parameters import (
+    SPECS,
+    declare_parameters,
+    parameter_values,
+    planner_values,
+    read_settings,
+    validate_changes,
+)
+from .planner_loading import load_planner, model_window
+from .planning_worker import PlanningWorker, WorkerOutputs
+from .safety import CommandGate
+
+NODE_NAME = "vid2world_planner"
+COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # only the newest command matters
+GOAL_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+DIAGNOSTICS_PERIOD_S = 1.0
+WORKER_JOIN_TIMEOUT_S = 30.0
+DROP_LOG_THROTTLE_S = 5.0
+FINAL_HOLD_ACK_TIMEOUT_S = 1.0
+
+
+# How dropped messages are named in the log.
+INPUT_NAMES = {
+    FRAME: "camera image",
+    GOAL: "goal image",
+    JOINTS: "joint state",
+    GOAL_JOINTS: "goal joint state",
+}
+
+
+def stamp_seconds(stamp) -> float:
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+class PlannerNode(LifecycleNode):
+    """Camera + joint states + goal image in, arm commands out (see README, "The ROS 2 planner node")."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        declare_parameters(self)
+        self._warn_unknown_overrides()
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._stage_parameters)
+        self._inputs = LatestInputs()
+        self._planner = self._worker = self._command_gate = self._command_builder = self._command_pub = None
+        self._joint_order: JointOrder | None = None
+        self._image_size: tuple[int, int] | None = None
+        self._input_subscriptions: list = []
+        self._lifecycle_publishers: list = []
+        self._active = False
+        self._enabled = True
+        self._dropped = 0
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        # A steady-clock timer keeps diagnostics coming while simulated time is paused.
+        self.create_timer(
+            DIAGNOSTICS_PERIOD_S, self._publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
+        )
+        self.create_service(SetBool, "~/enable", self._on_enable)
+        self.create_service(Trigger, "~/reset", self._on_reset)
+
+    def bring_up(self) -> None:
+        """Configure and activate when `autostart` is set (no lifecycle manager needed)."""
+        if (
+            self.get_parameter("autostart").value
+            and self.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        ):
+            self.trigger_activate()
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self._configure()
+        except Exception as exc:  # any failure leaves the node unconfigured, with the reason in one line
+            self.get_logger().error(f"configure failed: {exc}")
+            self._release()
+            return TransitionCallbackReturn.FAILURE
+        return super().on_configure(state)
+
+    def _configure(self) -> None:
+        """Model, planner, publishers, worker and subscriptions, from the parameters."""
+        settings = read_settings(parameter_values(self))
+        self._joint_order = JointOrder(settings.joint_names)
+        self.get_logger().info(f"loading the world model from {settings.model_path!r}")
+        planner = load_planner(settings)
+        self._planner, self._image_size = planner, tuple(planner.image_size)
+        low, high = settings.bounds(planner.action_dim)
+        self._command_builder = CommandBuilder(
+            settings.command_type,
+            settings.joint_names,
+            low,
+            high,
+            settings.point_period(),
+            settings.hold_mode,
+        )
+        is_array = settings.command_type == "float64_multi_array"
+        command_pub = self.create_lifecycle_publisher(
+            Float64MultiArray if is_array else JointTrajectory, settings.command_topic, COMMAND_QOS
+        )
+        self._command_pub = command_pub
+        self._lifecycle_publishers.append(command_pub)
+        cost_pub = self.create_lifecycle_publisher(Float64, "~/plan_cost", 10)
+        self._lifecycle_publishers.append(cost_pub)
+        imagined_pub = self.create_lifecycle_publisher(Image, "~/imagined", 1)
+        self._lifecycle_publishers.append(imagined_pub)
+        self._command_gate = CommandGate(command_pub.publish)
+        outputs = WorkerOutputs(
+            gate=self._command_gate,
+            publish_cost=lambda cost: cost_pub.publish(Float64(data=float(cost))),
+            publish_imagined=lambda tiles: imagined_pub.publish(rgb8_image(tiles, self._header())),
+            wants_imagined=lambda: imagined_pub.get_subscription_count() > 0,
+        )
+        self._worker = PlanningWorker(
+            planner,
+            self._inputs,
+            self._command_builder,
+            outputs,
+            clock=self._now,
+            logger=self.get_logger(),
+            control_rate=settings.control_rate,
+            max_input_age=settings.max_input_age,
+            imagined_period=settings.imagined_period,
+        )
+        self._subscribe(settings)
+        self.get_logger().info(
+            f"configured: action_dim {planner.action_dim}, image {self._image_size}, "
+            f"{settings.command_type} on {command_pub.topic_name}"
+        )
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if not self._worker.join(WORKER_JOIN_TIMEOUT_S):  # the previous activation's last decision
+            self.get_logger().error("activate failed: the previous planning thread is still running")
+            return TransitionCallbackReturn.FAILURE
+        result = super().on_activate(state)  # activates the lifecycle publishers
+        self._active = True
+        if self._enabled:
+            self._command_gate.open()
+        self._worker.start()
+        self.get_logger().info(
+            "active: planning" if self._enabled else "active, commands disabled (~/enable)"
+        )
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._active = False
+        self._worker.stop()
+        self._command_gate.close(self._hold_command())
+        self.get_logger().info("inactive: hold command sent, planning stopped")
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.get_logger().info("unconfigured: model freed")
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._final_hold()
+        self._release()
+        return super().on_shutdown(state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def shut_down(self) -> None:
+        """Final hold (when active) and release, for the end of main(); safe in any state."""
+        try:
+            self.trigger_shutdown()
+        except Exception:  # interrupted mid-transition: the state machine cannot help any more
+            self._final_hold()
+            self._release()
+
+    def _final_hold(self) -> None:
+        """When active: one hold, and wait (briefly) until the controller has it, since the process ends."""
+        if not self._active or self._command_gate is None:
+            return
+        self._command_gate.close(self._hold_command())
+        self._command_pub.wait_for_all_acked(Duration(seconds=FINAL_HOLD_ACK_TIMEOUT_S))
+
+    def _release(self) -> None:
+        self._active = False
+        if self._worker is not None:
+            self._worker.stop()
+            if not self._worker.join(WORKER_JOIN_TIMEOUT_S):
+                self.get_logger().error("the planning thread did not stop; freeing the model anyway")
+        for subscription in self._input_subscriptions:
+            self.destroy_subscription(subscription)
+        for publisher in self._lifecycle_publishers:
+            self.destroy_lifecycle_publisher(publisher)
+        self._input_subscriptions, self._lifecycle_publishers = [], []
+        self._planner = self._worker = self._command_gate = self._command_builder = self._command_pub = None
+        self._inputs.clear(FRAME, JOINTS, GOAL, GOAL_JOINTS)
+        gc.collect()
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # --- inputs -------------------------------------------------------------------------------------
+
+    def _subscribe(self, settings) -> None:
+        if settings.image_transport == "compressed":
+            camera = (CompressedImage, f"{settings.image_topic}/compressed", self._on_compressed_image)
+        else:
+            camera = (Image, settings.image_topic, self._on_image)
+        subscriptions = [
+            (*camera, qos_profile_sensor_data),
+            (JointState, settings.joint_states_topic, self._on_joint_state, qos_profile_sensor_data),
+            (Image, settings.goal_image_topic, self._on_goal_image, GOAL_QOS),
+        ]
+        if settings.goal_joints_topic:
+            subscriptions.append((JointState, settings.goal_joints_topic, self._on_goal_joints, GOAL_QOS))
+        for args in subscriptions:  # one at a time, so that a failure leaves nothing for _release to miss
+            self._input_subscriptions.append(self.create_subscription(*args))
+
+    def _on_image(self, msg: Image) -> None:
+        if self._active:  # decoding costs CPU; frames are useless until planning starts
+            self._put_image(FRAME, msg, decode_image)
+
+    def _on_compressed_image(self, msg: CompressedImage) -> None:
+        if self._active:
+            self._put_image(FRAME, msg, decode_compressed_image)
+
+    def _on_goal_image(self, msg: Image) -> None:
+        self._put_image(GOAL, msg, decode_image)
+
+    def _put_image(self, kind: str, msg, decode) -> None:
+        try:
+            frame = resize_rgb(decode(msg), self._image_size)
+        except ValueError as exc:
+            self._drop(kind, exc)
+            return
+        self._inputs.put(kind, frame, stamp_seconds(msg.header.stamp), self._now())
+
+    def _on_joint_state(self, msg: JointState) -> None:
+        self._put_joints(JOINTS, msg)
+
+    def _on_goal_joints(self, msg: JointState) -> None:
+        self._put_joints(GOAL_JOINTS, msg)
+
+    def _put_joints(self, kind: str, msg: JointState) -> None:
+        if not self._joint_order.concerns(msg.name):
+            return  # e.g. a gripper's own JointState: not malformed, just not ours
+        try:
+            positions = self._joint_order.positions(msg.name, msg.position)
+            if kind == GOAL_JOINTS and not np.all(np.isfinite(positions)):
+                raise ValueError(f"goal joint positions must be finite. Got {positions.tolist()}.")
+        except ValueError as exc:
+            self._drop(kind, exc)
+            return
+        self._inputs.put(kind, positions, stamp_seconds(msg.header.stamp), self._now())
+
+    def _drop(self, kind: str, exc: Exception) -> None:
+        self._dropped += 1
+        self.get_logger().warning(
+            f"dropped a malformed {INPUT_NAMES[kind]} message: {exc}",
+            throttle_duration_sec=DROP_LOG_THROTTLE_S,
+        )
+
+    # --- services and parameters --------------------------------------------------------------------
+
+    def _on_enable(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
+        was_enabled, self._enabled = self._enabled, request.data
+        response.success = True
+        if not self._active:
+            response.message = f"commands {'enabled' if request.data else 'disabled'} (applies when active)"
+        elif request.data:
+            self._command_gate.open()
+            response.message = "commands enabled"
+        else:
+            if was_enabled:
+                self._command_gate.close(self._hold_command())
+            response.message = "commands disabled: hold command sent"
+        self.get_logger().info(response.message)
+        return response
+
+    def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if self._worker is None:
+            response.success, response.message = False, "not configured"
+        else:
+            self._worker.request_reset()
+            response.success, response.message = (
+                True,
+                "warm start and history dropped before the next decision",
+            )
+        return response
+
+    def _validate_parameters(self, parameters) -> SetParametersResult:
+        window = None if self._planner is None else model_window(self._planner)
+        try:
+            validate_changes({p.name: p.value for p in parameters}, parameter_values(self), window)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        return SetParametersResult(successful=True)
+
+    def _stage_parameters(self, parameters) -> None:
+        """Hand accepted dynamic parameters to the worker, which applies them between decisions."""
+        if self._worker is None:
+            return  # read at the next configure
+        changes = {parameter.name: parameter.value for parameter in parameters}
+        node_changes = {
+            name: changes[name] for name in ("max_input_age", "imagined_period") if name in changes
+        }
+        planner_changes = planner_values(changes)
+        if planner_changes or node_changes:
+            self._worker.stage_settings(planner_changes, **node_changes)
+
+    def _warn_unknown_overrides(self) -> None:
+        # rclpy ignores overrides nobody declares: a typo in the params file would pass unnoticed.
+        declared = {spec.name for spec in SPECS} | {"use_sim_time", "start_type_description_service"}
+        unknown = sorted(set(getattr(self, "_parameter_overrides", {})) - declared)
+        if unknown:
+            self.get_logger().warning(f"ignoring unknown parameters {unknown} (typos in the params file?)")
+
+    # --- outputs ------------------------------------------------------------------------------------
+
+    def _hold_command(self):
+        latest = self._inputs.latest(JOINTS)
+        joints = latest.value if latest is not None and np.all(np.isfinite(latest.value)) else None
+        if joints is None and self._worker is not None:
+            joints = self._worker.last_finite_joints
+        return self._command_builder.hold(joints)
+
+    def _publish_diagnostics(self) -> None:
+        # rclpy offers no public getter for the current lifecycle state.
+        state = self._state_machine.current_state[1]
+        status = None if self._worker is None else self._worker.status()
+        self._diagnostics_pub.publish(
+            diagnostic_array(
+                self.get_fully_qualified_name(), state, status, self._dropped, self._header().stamp
+            )
+        )
+
+    def _now(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _header(self) -> Header:
+        return Header(stamp=self.get_clock().now().to_msg())
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(args: list[str] | None = None) -> int:
+    # rclpy's own signal handlers would shut the context down before the final hold could be sent;
+    # a plain KeyboardInterrupt leaves it usable until the finally block is done.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGTERM, _interrupt)
+    node = None
+    try:
+        node = PlannerNode()
+        node.bring_up()
+        rclpy.spin(node)
+    except ParameterException as exc:  # e.g. `control_rate: 2` where 2.0 is needed: the user's to fix
+        print(f"planner_node: error: bad parameter: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.shut_down()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Shared pieces for the ROS tests: run isolation, a tiny model folder, the node as a process, a probe.
+
+Every DDS test talks to a real `planner_node` process over Fast DDS. The run gets its own
+ROS_DOMAIN_ID (from the pid) and localhost-only discovery, so parallel runs never cross.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+NODE_SCRIPT = Path(sys.executable).parent / "planner_node"
+NODE = "/vid2world_planner"
+TINY_PLANNER = {
+    "planner.population": 8,
+    "planner.elites": 2,
+    "planner.iterations": 1,
+    "planner.horizon": 2,
+    "planner.denoise_steps": 1,
+    "planner.history_frames": 2,
+}
+# Bounded waits: generous because the CPU is shared, never a fixed sleep standing in for an assertion.
+STARTUP_TIMEOUT_S = 90.0
+EVENT_TIMEOUT_S = 30.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ros_isolation():
+    """A domain id for this run only, and discovery kept on this machine (inherited by node processes)."""
+    saved = {name: os.environ.get(name) for name in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
+    os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 101)
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    """A random-init tiny world-model folder: 16x16 pixel-space images, action_dim 2."""
+    from ros2_vid2world.world_model import causalize
+    from ros2_vid2world.world_model.folder import WorldModelFolder
+    from ros2_vid2world.world_model.noise_schedule import make_scheduler
+    from ros2_vid2world.world_model.presets import base_unet_from_preset
+
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    WorldModelFolder(
+        model=causalize(base_unet_from_preset("tiny"), action_dim=2), scheduler=make_scheduler()
+    ).save(path)
+    return path
+
+
+class NodeProcess:
+    """`planner_node` started as its own process with a params file; output goes to a log file."""
+
+    def __init__(self, parameters: dict, folder: Path, name: str, ros_args: tuple[str, ...] = ()):
+        if not NODE_SCRIPT.exists():
+            pytest.skip(
+                f"{NODE_SCRIPT} is missing: pip install --no-deps --no-build-isolation --use-pep517 -e ."
+            )
+        params_file = folder / f"{name}.yaml"
+        params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": parameters}}))
+        self.log_path = folder / f"{name}.log"
+        self._log = self.log_path.open("w")
+        # One torch thread: two cores are shared with other work, and oversubscribed OpenMP crawls.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+        self.process = subprocess.Popen(
+            [str(NODE_SCRIPT), "--ros-args", "--params-file", str(params_file), *ros_args],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def interrupt(self, timeout: float = EVENT_TIMEOUT_S) -> int:
+        """SIGINT, as Ctrl-C would send; the exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(EVENT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+class RosProbe:
+    """The test side: an rclpy node in its own context that publishes, collects and calls services.
+
+    Nothing spins in the background; `spin_until` spins this node until a condition holds or a timeout.
+    """
+
+    def __init__(self, name: str):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def collect(self, msg_type, topic: str, qos=10) -> list:
+        """A list that fills with (time.monotonic(), message) as messages arrive."""
+        received: list = []
+        self.node.create_subscription(
+            msg_type, topic, lambda msg: received.append((time.monotonic(), msg)), qos
+        )
+        return received
+
+    def every(self, period_s: float, callback: Callable[[], None]) -> None:
+        self.node.create_timer(period_s, callback)
+
+    def spin_until(self, condition: Callable[[], bool], timeout: float = EVENT_TIMEOUT_S) -> bool:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            self.executor.spin_once(timeout_sec=0.05)
+        return True
+
+    def spin_for(self, seconds: float) -> None:
+        self.spin_until(lambda: False, seconds)
+
+    def call(self, srv_type, name: str, request, timeout: float = EVENT_TIMEOUT_S):
+        client = self.node.create_client(srv_type, name)
+        try:
+            assert self.spin_until(client.service_is_ready, timeout), f"service {name} never appeared"
+            future = client.call_async(request)
+            assert self.spin_until(future.done, timeout), f"service {name} did not answer"
+            return future.result()
+        finally:
+            self.node.destroy_client(client)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+def image_message(pixels, encoding: str = "rgb8", stamp=None):
+    """uint8 [H, W, C] -> sensor_msgs/Image without padding."""
+    from sensor_msgs.msg import Image
+
+    msg = Image(height=pixels.shape[0], width=pixels.shape[1], encoding=encoding, is_bigendian=0)
+    msg.step = pixels.shape[1] * pixels.shape[2] * pixels.dtype.itemsize
+    msg.data = pixels.tobytes()
+    if stamp is not None:
+        msg.header.stamp = stamp
+    return msg
+
+
+def diagnostic_values(msg) -> dict[str, str]:
+    return {item.key: item.value for item in msg.status[0].values}
+
+
+def set_parameter(probe: RosProbe, name: str, value, node: str = NODE):
+    """Set one parameter through the node's ~/set_parameters service; the SetParametersResult."""
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+
+    request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+    return probe.call(SetParameters, f"{node}/set_parameters", request).results[0]
+
+
+def lifecycle_state(probe: RosProbe, node: str = NODE, timeout: float = EVENT_TIMEOUT_S) -> str:
+    """The label of the node's current lifecycle state, through ~/get_state."""
+    from lifecycle_msgs.srv import GetState
+
+    return probe.call(GetState, f"{node}/get_state", GetState.Request(), timeout).current_state.label
+
+
+def change_state(probe: RosProbe, transition_id: int, node: str = NODE) -> bool:
+    """Trigger a lifecycle transition through ~/change_state; True when it succeeded."""
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState
+
+    request = ChangeState.Request(transition=Transition(id=transition_id))
+    return probe.call(ChangeState, f"{node}/change_state", request, timeout=60.0).success

@@ -1,0 +1,121 @@
+"""Parameter declarations, the shipped config file, and the checks run at configure and on change."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from rclpy.parameter import Parameter
+
+from ros2_vid2world.ros.parameters import (
+    SPECS,
+    SPECS_BY_NAME,
+    check_planner_values,
+    descriptor,
+    planner_values,
+    read_settings,
+    validate_changes,
+)
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "vid2world.yaml"
+DYNAMIC = {"max_input_age", "imagined_period"} | {
+    spec.name for spec in SPECS if spec.name.startswith("planner.")
+}
+
+
+def defaults(tmp_path, **changes):
+    values = {spec.name: None if isinstance(spec.default, Parameter.Type) else spec.default for spec in SPECS}
+    values.update(model_path=str(tmp_path), joint_names=["j1", "j2"])
+    values.update(changes)
+    return values
+
+
+def test_every_parameter_of_the_issue_is_declared():
+    required = (
+        "model_path image_topic joint_states_topic goal_image_topic command_topic command_type joint_names "
+        "action_low action_high control_rate max_input_age hold_mode autostart device backend "
+        "planner.population planner.elites planner.iterations planner.horizon planner.denoise_steps "
+        "planner.guidance_scale"
+    ).split()
+    assert not set(required) - set(SPECS_BY_NAME)
+
+
+def test_descriptors_mark_static_parameters_read_only_and_carry_ranges():
+    for spec in SPECS:
+        result = descriptor(spec)
+        assert result.description
+        assert result.read_only == (spec.name not in DYNAMIC), spec.name
+    assert descriptor(SPECS_BY_NAME["planner.population"]).integer_range[0].from_value == 2
+    assert descriptor(SPECS_BY_NAME["max_input_age"]).floating_point_range[0].from_value > 0
+    assert "zero" in descriptor(SPECS_BY_NAME["hold_mode"]).additional_constraints
+
+
+def test_settings_from_defaults(tmp_path):
+    settings = read_settings(defaults(tmp_path))
+    assert settings.joint_names == ("j1", "j2")
+    assert settings.planner["population"] == 64
+    assert settings.bounds(2) == ([-1.0, -1.0], [1.0, 1.0])
+    assert settings.point_period() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        (dict(command_type="twist"), r"`command_type` must be one of \['float64_multi_array'"),
+        (dict(hold_mode="brake"), "`hold_mode` must be one of"),
+        (dict(device="tpu"), "`device` must be one of"),
+        (dict(model_path=""), "`model_path` is empty"),
+        (dict(model_path="/nonexistent/model"), "does not exist"),
+        (dict(joint_names=None), "`joint_names` is not set"),
+        (dict(command_type="joint_trajectory", control_rate=0.0), "trajectory_step"),
+    ],
+)
+def test_bad_settings_fail_with_the_parameter_named(tmp_path, changes, match):
+    with pytest.raises(ValueError, match=match):
+        read_settings(defaults(tmp_path, **changes))
+
+
+def test_bounds_take_one_value_for_all_joints_or_one_per_joint(tmp_path):
+    settings = read_settings(defaults(tmp_path, action_low=[-0.5, -2.0], action_high=[0.5]))
+    assert settings.bounds(2) == ([-0.5, -2.0], [0.5, 0.5])
+    with pytest.raises(ValueError, match="must have 1 or action_dim=3"):
+        settings.bounds(3)
+    with pytest.raises(ValueError, match="action_low` must be <="):
+        read_settings(defaults(tmp_path, action_low=[2.0])).bounds(2)
+
+
+def test_planner_values_are_checked_together():
+    values = planner_values({spec.name: spec.default for spec in SPECS})
+    check_planner_values(values, window=8)
+    with pytest.raises(ValueError, match="elites"):
+        check_planner_values(values | {"elites": 65}, window=8)
+    with pytest.raises(ValueError, match="window of 6 frames"):
+        check_planner_values(values | {"history_frames": 4, "horizon": 4}, window=6)
+    with pytest.raises(ValueError, match="denoise_steps|num_inference_steps"):
+        check_planner_values(values | {"denoise_steps": 0})
+
+
+def test_config_file_sets_every_parameter_with_a_comment_and_the_declared_type(tmp_path):
+    text = CONFIG.read_text()
+    values = yaml.safe_load(text)["/**"]["ros__parameters"]
+    assert set(values) == set(SPECS_BY_NAME)
+    lines = text.splitlines()
+    for spec in SPECS:
+        (index,) = [i for i, line in enumerate(lines) if re.match(rf"\s+{re.escape(spec.name)}:", line)]
+        assert lines[index - 1].strip().startswith("#"), f"{spec.name} has no comment above it"
+        if not isinstance(spec.default, Parameter.Type):
+            # rclpy refuses 2 for a double parameter: the file must write 2.0.
+            assert type(values[spec.name]) is type(spec.default), spec.name
+    read_settings(values | {"model_path": str(tmp_path)})
+    assert values["autostart"] is True  # the pip path has no lifecycle manager
+
+
+def test_runtime_changes_are_checked_against_the_current_values(tmp_path):
+    current = defaults(tmp_path)
+    validate_changes({"planner.population": 16, "max_input_age": 0.2}, current, window=8)
+    with pytest.raises(ValueError, match="elites"):
+        validate_changes({"planner.population": 4}, current, window=8)  # elites stays 8
+    with pytest.raises(ValueError, match="window of 5 frames"):
+        validate_changes({"planner.horizon": 2}, current, window=5)  # history_frames stays 4
+    with pytest.raises(ValueError, match="hold_mode"):
+        validate_changes({"hold_mode": "coast"}, current, window=None)

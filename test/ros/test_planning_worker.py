@@ -1,0 +1,299 @@
+"""The planning worker with a stand-in planner: decisions, holds, resets and staged settings, no DDS."""
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+from std_msgs.msg import Float64MultiArray
+
+from ros2_vid2world.ros.commands import CommandBuilder
+from ros2_vid2world.ros.latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
+from ros2_vid2world.ros.planning_worker import PlanningWorker, WorkerOutputs
+from ros2_vid2world.ros.safety import CommandGate
+
+
+@dataclass
+class Config:
+    population: int = 8
+    elites: int = 2
+    iterations: int = 1
+    horizon: int = 2
+    denoise_steps: int = 1
+    guidance_scale: float = 2.5
+
+
+@dataclass
+class Output:
+    action: np.ndarray
+    sequence: np.ndarray
+    cost: float = 1.0
+    latency_s: float = 0.01
+    imagined: np.ndarray | None = None
+
+
+class StandInPlanner:
+    """Records what the worker asks of it; plans action [k, -k] for the k-th decision."""
+
+    image_size = (4, 4)
+
+    def __init__(self, plan_seconds=0.0):
+        self.config = Config()
+        self.calls: list = []
+        self.observed: list = []
+        self.fail_with: Exception | None = None
+        self.plan_seconds = plan_seconds
+
+    def set_goal(self, image, goal_joints=None):
+        self.calls.append("set_goal")
+        self.goal_joints = None if goal_joints is None else goal_joints.tolist()
+
+    def observe(self, frame, executed_action=None):
+        self.calls.append("observe")
+        self.observed.append((frame, None if executed_action is None else executed_action.tolist()))
+
+    def plan(self, joints=None, decode=False):
+        self.calls.append("plan")
+        time.sleep(self.plan_seconds)
+        if self.fail_with is not None:
+            raise self.fail_with
+        k = 0.1 * self.calls.count("plan")
+        return Output(np.array([k, -k]), np.array([[k, -k], [0.0, 0.0]]))
+
+    def update_config(self, **changes):
+        self.calls.append(("update_config", changes))
+        self.config = replace(self.config, **changes)
+
+    def reset(self):
+        self.calls.append("reset")
+
+
+class Logger:
+    def __init__(self):
+        self.lines = []
+
+    def _log(self, message, **kwargs):
+        self.lines.append(message)
+
+    info = warning = error = _log
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+class Rig:
+    """A worker with a stand-in planner, fake clock, and every published message collected."""
+
+    def __init__(self, control_rate=0.0, plan_seconds=0.0, clock=None):
+        self.planner = StandInPlanner(plan_seconds)
+        self.inputs = LatestInputs()
+        self.sent: list = []
+        self.gate = CommandGate(self.sent.append)
+        self.gate.open()
+        self.clock, self.logger = clock or Clock(), Logger()
+        self.costs: list = []
+        outputs = WorkerOutputs(self.gate, self.costs.append, lambda tiles: None, lambda: False)
+        builder = CommandBuilder("float64_multi_array", ["a", "b"], [-1, -1], [1, 1], 0.1, "zero")
+        self.worker = PlanningWorker(
+            self.planner, self.inputs, builder, outputs, self.clock, self.logger, control_rate, 0.5, 0.0
+        )
+        self.frames = 0
+
+    def feed(self, joints=(0.0, 0.0), frame_value=None):
+        self.frames += 1
+        value = self.frames if frame_value is None else frame_value
+        self.inputs.put(FRAME, np.full((4, 4, 3), value, np.uint8), 0.0, self.clock())
+        self.inputs.put(JOINTS, np.asarray(joints, float), 0.0, self.clock())
+
+    def goal(self, value=200):
+        self.inputs.put(GOAL, np.full((4, 4, 3), value, np.uint8), 0.0, self.clock())
+
+    def holds(self):
+        return [msg for msg in self.sent if list(msg.data) == [0.0, 0.0]]
+
+
+def test_decides_once_per_new_frame_and_reports_the_executed_action():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.worker.step()  # no new frame: no second decision
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls.count("plan") == 2
+    assert [executed for _, executed in rig.planner.observed] == [None, pytest.approx([0.1, -0.1])]
+    assert all(isinstance(msg, Float64MultiArray) for msg in rig.sent) and len(rig.sent) == 2
+    assert rig.costs == [1.0, 1.0]
+    assert rig.worker.status().state == "commanding"
+
+
+def test_no_goal_means_no_command():
+    rig = Rig()
+    rig.feed()
+    rig.worker.step()
+    assert "plan" not in rig.planner.calls and rig.sent == []
+    assert rig.worker.status().message == "no goal image yet"
+
+
+def test_stale_inputs_give_one_hold_then_silence_and_a_fresh_start():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.clock.now += 1.0  # older than max_input_age 0.5
+    for _ in range(3):
+        rig.worker.step()
+    assert len(rig.sent) == 2 and len(rig.holds()) == 1 and rig.sent[-1] is rig.holds()[0]
+    assert rig.worker.status().state == "holding" and "old" in rig.worker.status().message
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls[-3:] == ["reset", "observe", "plan"]  # warm start and history dropped
+    assert rig.planner.observed[-1][1] is None
+    assert len(rig.sent) == 3 and rig.worker.status().holds == 1
+
+
+def test_nan_joint_state_gives_one_hold():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.feed(joints=(np.nan, 0.0))
+    rig.worker.step()
+    rig.worker.step()
+    assert len(rig.holds()) == 1 and "NaN" in rig.worker.status().message
+
+
+def test_planner_failure_gives_one_hold_and_a_retry_only_on_a_new_frame():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.planner.fail_with = RuntimeError("out of memory")
+    rig.feed()
+    rig.worker.step()
+    rig.worker.step()
+    assert len(rig.holds()) == 1 and rig.planner.calls.count("plan") == 2
+    assert rig.worker.status().state == "planner_failed" and rig.worker.status().planner_failures == 1
+    assert any("out of memory" in line for line in rig.logger.lines)
+    rig.planner.fail_with = None
+    rig.feed()
+    rig.worker.step()
+    assert isinstance(rig.sent[-1], Float64MultiArray) and rig.sent[-1] is not rig.holds()[-1]
+
+
+def test_non_finite_action_counts_as_a_planner_failure():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.planner.plan = lambda joints=None, decode=False: Output(np.array([np.nan, 0.0]), np.zeros((2, 2)))
+    rig.feed()
+    rig.worker.step()
+    assert len(rig.holds()) == 1 and rig.worker.status().planner_failures == 1
+
+
+def test_time_jumping_backwards_drops_inputs_and_resets_the_planner():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.clock.now -= 30.0
+    rig.worker.step()
+    assert rig.worker.status().time_jumps == 1
+    assert rig.inputs.latest(FRAME) is None and rig.inputs.latest(GOAL) is not None
+    assert "reset" in rig.planner.calls
+    assert len(rig.holds()) == 1  # the inputs are gone, so the node stops commanding until new ones come
+    rig.feed()
+    rig.worker.step()
+    assert isinstance(rig.sent[-1], Float64MultiArray) and len(rig.sent) == 3
+
+
+def test_staged_settings_apply_before_the_next_decision_without_a_hold():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.worker.stage_settings({"population": 16}, max_input_age=5.0)
+    assert rig.planner.config.population == 8  # nothing changes until the worker's next step
+    rig.clock.now += 1.0  # stale under the old max_input_age, fresh under the new one
+    rig.feed()
+    rig.worker.step()
+    assert ("update_config", {"population": 16}) in rig.planner.calls
+    assert rig.planner.calls.index(("update_config", {"population": 16})) < len(rig.planner.calls) - 1
+    assert rig.worker.status().planner_config["population"] == 16
+    assert rig.holds() == [] and len(rig.sent) == 2
+
+
+def test_reset_request_drops_the_warm_start_at_the_next_step():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.worker.request_reset()
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls[-3:] == ["reset", "observe", "plan"]
+    assert rig.planner.observed[-1][1] is None and rig.holds() == []
+
+
+def test_a_republished_identical_goal_keeps_the_warm_start():
+    rig = Rig()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls.count("set_goal") == 1
+    rig.goal(value=50)
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls.count("set_goal") == 2
+
+
+def test_goal_joints_reach_the_planner_with_the_goal_image():
+    rig = Rig()
+    rig.inputs.put(GOAL_JOINTS, np.array([0.3, -0.1]), 0.0, rig.clock())
+    rig.feed()
+    rig.worker.step()
+    assert "set_goal" not in rig.planner.calls  # goal joints alone are not a goal
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.goal_joints == [0.3, -0.1] and rig.planner.calls.count("plan") == 1
+
+
+def test_disabled_gate_means_no_planning():
+    rig = Rig()
+    rig.goal()
+    rig.gate.close(None)
+    rig.feed()
+    rig.worker.step()
+    assert "plan" not in rig.planner.calls and rig.worker.status().state == "disabled"
+
+
+def test_the_thread_plans_on_the_newest_frame_and_skips_the_ones_it_could_not_use():
+    rig = Rig(control_rate=0.0, plan_seconds=0.05, clock=time.monotonic)  # the thread needs a moving clock
+    rig.goal()
+    rig.worker.start()
+    try:
+        for value in range(1, 21):
+            rig.inputs.put(FRAME, np.full((4, 4, 3), value, np.uint8), 0.0, time.monotonic())
+            rig.inputs.put(JOINTS, np.zeros(2), 0.0, time.monotonic())
+            time.sleep(0.005)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+            frame[0, 0, 0] == 20 for frame, _ in rig.planner.observed
+        ):
+            time.sleep(0.01)
+    finally:
+        rig.worker.stop()
+        assert rig.worker.join(5.0)
+    seen = [int(frame[0, 0, 0]) for frame, _ in rig.planner.observed]
+    assert seen[-1] == 20 and len(seen) < 20 and seen == sorted(seen)
+    assert rig.worker.status().state == "stopped"
