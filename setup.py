@@ -60,6 +60,8 @@ setup(
         "accelerate",
         "tqdm",
         "pillow",
+        "mujoco>=3.17",
+        "dm-control>=1.0.50",
     ],
     extras_require={
         # Community-built ROS 2 Kilted wheels from PyPI, for machines without a ROS install.

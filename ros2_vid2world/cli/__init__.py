@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import bench, causalize, export_onnx
+from . import bench, causalize, collect, export_onnx, train
 
-SUBCOMMANDS = (causalize, bench, export_onnx)
+SUBCOMMANDS = (causalize, bench, export_onnx, collect, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,241 @@
+"""The simulated reacher as an rclpy node: velocity commands in; camera, joint states, sim clock, goal out.
+
+It only wires a `ReacherEnv` to topics, services and parameters; the robot itself is in reacher_env.
+
+mode `lockstep`: each command received advances exactly one control step, then the new observation
+is published (the planner's decision time costs no simulated time). mode `realtime`: a wall-clock
+timer at the control rate applies the latest command, which is held like forward_command_controller
+holds it. Commands are joint velocities in rad/s (clipped to +-max_joint_velocity).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.clock import Clock, ClockType
+from rclpy.exceptions import ParameterException
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Bool, Float64, Float64MultiArray, Header, Int32
+from std_srvs.srv import Trigger
+
+from ..ros.imagined_tiles import rgb8_image
+from . import topics
+from .reacher_env import JOINT_NAMES, MAX_IMAGE_SIZE, TASKS, ReacherConfig, ReacherEnv, ReacherObservation
+
+NODE_NAME = "reacher_sim"
+MODES = ("lockstep", "realtime")
+START_NS = 1_000_000_000  # sim time starts at 1 s: a zero stamp often means "unset"
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+LATE_SUBSCRIBER_CHECK_S = 0.5
+WARN_THROTTLE_S = 5.0
+
+# name: (default, description, (low, high) or None)
+PARAMETERS = {
+    "image_size": (64, "Camera image side in pixels.", (8, MAX_IMAGE_SIZE)),
+    "control_period": (0.1, "Simulated seconds per control step (a multiple of 0.02).", (0.02, 10.0)),
+    "max_joint_velocity": (3.0, "Joint speed limit in rad/s; faster commands are clipped.", (0.01, 100.0)),
+    "task": ("easy", f"dm_control reacher task (sets the target size): one of {list(TASKS)}.", None),
+    "mode": ("lockstep", "lockstep: a step per command; realtime: a timer at the control rate.", None),
+    "seed": (0, "Seeds the sequence of episodes.", (0, 2**31 - 1)),
+    "max_steps": (0, "Control steps per episode (0 = no limit); then commands are ignored.", (0, 2**31 - 1)),
+    "auto_reset": (False, "Start the next episode by itself when max_steps is reached.", None),
+    "command_topic": (topics.COMMAND_TOPIC, "Joint velocities (std_msgs/Float64MultiArray, rad/s).", None),
+    "goal_image_topic": (topics.GOAL_IMAGE_TOPIC, "The goal image (reliable, transient local).", None),
+    "goal_joints_topic": ("~/goal_joint_states", "Goal joint positions (transient local).", None),
+}
+
+
+def _descriptor(name: str, default, description: str, value_range) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
+    if value_range is not None and isinstance(default, int) and not isinstance(default, bool):
+        descriptor.integer_range = [IntegerRange(from_value=value_range[0], to_value=value_range[1], step=1)]
+    elif value_range is not None:
+        low, high = value_range
+        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
+    return descriptor
+
+
+class SimNode(Node):
+    """Owns one ReacherEnv; publishes after every step, steps on commands (lockstep) or on a timer."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs):
+        super().__init__(node_name, **kwargs)
+        for name, (default, description, value_range) in PARAMETERS.items():
+            self.declare_parameter(name, default, _descriptor(name, default, description, value_range))
+        value = {name: self.get_parameter(name).value for name in PARAMETERS}
+        if value["mode"] not in MODES:
+            raise ValueError(f"`mode` must be one of {list(MODES)}. Got {value['mode']!r}.")
+        self._mode, self._max_steps, self._auto_reset = value["mode"], value["max_steps"], value["auto_reset"]
+        self._env = ReacherEnv(
+            ReacherConfig(
+                image_size=value["image_size"],
+                control_period=value["control_period"],
+                max_joint_velocity=value["max_joint_velocity"],
+                task=value["task"],
+                seed=value["seed"],
+            )
+        )
+        self._period_ns = round(value["control_period"] * 1e9)
+        self._episode_start_ns, self._episode = START_NS, 0
+        self._command = np.zeros(len(JOINT_NAMES))
+        self._last_observation: list = []
+        self._subscribers_at_publish: dict = {}
+        self._late_subscribers: set = set()
+        self._image_pub = self.create_publisher(Image, topics.IMAGE_TOPIC, qos_profile_sensor_data)
+        self._joints_pub = self.create_publisher(JointState, topics.JOINT_STATES_TOPIC, RELIABLE)
+        self._clock_pub = self.create_publisher(ClockMsg, topics.CLOCK_TOPIC, RELIABLE)
+        self._goal_pub = self.create_publisher(Image, value["goal_image_topic"], LATCHED)
+        self._goal_joints_pub = self.create_publisher(JointState, value["goal_joints_topic"], LATCHED)
+        self._success_pub = self.create_publisher(Bool, "~/success", RELIABLE)
+        self._distance_pub = self.create_publisher(Float64, "~/goal_distance", RELIABLE)
+        self._step_pub = self.create_publisher(Int32, "~/episode_step", RELIABLE)
+        self.create_subscription(Float64MultiArray, value["command_topic"], self._on_command, RELIABLE)
+        self.create_service(Trigger, "~/reset_episode", self._on_reset_episode)
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        if self._mode == "realtime":
+            self.create_timer(value["control_period"], self._on_control_timer, clock=steady)
+        else:  # a camera subscriber that joins late still gets the observation the sim is waiting on
+            self.create_timer(LATE_SUBSCRIBER_CHECK_S, self._republish_for_late_subscribers, clock=steady)
+        self._start_episode()
+        self.get_logger().info(
+            f"{self._mode} at {value['control_period']} s per step, {value['image_size']} px images, "
+            f"commands on {value['command_topic']}"
+        )
+
+    # --- episodes -----------------------------------------------------------------------------------
+
+    def _start_episode(self) -> None:
+        if self._episode > 0:  # sim time keeps running across episodes
+            self._episode_start_ns = self._stamp_ns() + self._period_ns
+        self._episode += 1
+        self._command[:] = 0.0  # a held command must not carry over into a new episode
+        obs = self._env.reset()
+        stamp = self._header(self._episode_start_ns).stamp
+        goal_header = Header(stamp=stamp, frame_id=topics.CAMERA_FRAME)
+        self._goal_pub.publish(rgb8_image(self._env.goal_image, goal_header))
+        self._goal_joints_pub.publish(self._joint_state(self._env.goal_joint_positions, np.zeros(2), stamp))
+        self._publish(obs)
+
+    def _episode_over(self) -> bool:
+        return self._max_steps > 0 and self._env.step_count >= self._max_steps
+
+    def _on_reset_episode(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self._start_episode()
+        response.success = True
+        response.message = f"episode {self._episode} (seed {self._env.episode_seed})"
+        self.get_logger().info(f"reset: {response.message}")
+        return response
+
+    # --- stepping -----------------------------------------------------------------------------------
+
+    def _on_command(self, msg: Float64MultiArray) -> None:
+        velocities = np.asarray(msg.data, dtype=np.float64)
+        if velocities.shape != (len(JOINT_NAMES),) or not np.all(np.isfinite(velocities)):
+            self.get_logger().warning(
+                f"dropped a command: expected {len(JOINT_NAMES)} finite joint velocities "
+                f"{list(JOINT_NAMES)}, got {list(msg.data)}",
+                throttle_duration_sec=WARN_THROTTLE_S,
+            )
+            return
+        self._command = velocities
+        if self._mode == "lockstep":
+            self._step()
+
+    def _on_control_timer(self) -> None:
+        self._step()
+
+    def _step(self) -> None:
+        if self._episode_over():
+            self.get_logger().warning(
+                f"episode over after {self._max_steps} steps: call ~/reset_episode",
+                throttle_duration_sec=WARN_THROTTLE_S,
+            )
+            return
+        self._publish(self._env.step(self._command / self._env.config.max_joint_velocity))
+        if self._episode_over() and self._auto_reset:
+            self._start_episode()
+
+    # --- outputs ------------------------------------------------------------------------------------
+
+    def _publish(self, obs: ReacherObservation) -> None:
+        header = self._header(self._stamp_ns())
+        self._clock_pub.publish(ClockMsg(clock=header.stamp))
+        joints = self._joint_state(obs.joint_positions, obs.joint_velocities, header.stamp)
+        image = rgb8_image(obs.image, Header(stamp=header.stamp, frame_id=topics.CAMERA_FRAME))
+        self._last_observation = [(self._joints_pub, joints), (self._image_pub, image)]
+        self._late_subscribers.clear()
+        for publisher, msg in self._last_observation:
+            self._subscribers_at_publish[publisher] = publisher.get_subscription_count()
+            publisher.publish(msg)
+        self._success_pub.publish(Bool(data=self._env.success()))
+        self._distance_pub.publish(Float64(data=self._env.finger_to_target_distance()))
+        self._step_pub.publish(Int32(data=self._env.step_count))
+
+    def _republish_for_late_subscribers(self) -> None:
+        """Lockstep waits for a command on the last observation: a subscriber that joined since gets it.
+
+        One check after the publisher sees the new subscriber, since the subscriber may not have
+        matched the publisher yet, and a best-effort message would be lost. Only once: a planner
+        decides on every image that arrives, so a second copy would cost an extra step.
+        """
+        for publisher, msg in self._last_observation:
+            count = publisher.get_subscription_count()
+            if publisher in self._late_subscribers:
+                self._late_subscribers.discard(publisher)
+                self._subscribers_at_publish[publisher] = count
+                publisher.publish(msg)
+            elif count > self._subscribers_at_publish[publisher]:
+                self._late_subscribers.add(publisher)
+
+    def _joint_state(self, positions: np.ndarray, velocities: np.ndarray, stamp) -> JointState:
+        return JointState(
+            header=Header(stamp=stamp),
+            name=list(JOINT_NAMES),
+            position=np.asarray(positions, dtype=np.float64).tolist(),
+            velocity=np.asarray(velocities, dtype=np.float64).tolist(),
+        )
+
+    def _stamp_ns(self) -> int:
+        return self._episode_start_ns + self._env.step_count * self._period_ns
+
+    @staticmethod
+    def _header(nanoseconds: int) -> Header:
+        header = Header()
+        header.stamp.sec, header.stamp.nanosec = divmod(nanoseconds, 1_000_000_000)
+        return header
+
+    def destroy_node(self) -> None:
+        self._env.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = SimNode()
+        rclpy.spin(node)
+    except (ParameterException, ValueError) as exc:  # bad parameters are the user's to fix
+        print(f"sim_node: error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

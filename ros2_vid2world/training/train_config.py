@@ -1,0 +1,77 @@
+"""The settings of one `vid2world train` run, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..world_model.causal_conv import WEIGHT_TRANSFERS
+from ..world_model.model import PREDICTION_TYPES
+
+
+@dataclass
+class TrainConfig:
+    """data: a dataset folder (`vid2world dataset`); out: the world-model folder to write.
+
+    Stage (a), `pretrain_steps` of action-free, bidirectional video diffusion on the dataset's video,
+    stands in for an internet-scale pre-trained video model; `base` (a diffusers U-Net folder) skips
+    it. Stage (b), `steps` of Diffusion Forcing with actions on the causalized model, is the
+    Vid2World transfer. Checkpoints, metrics.csv and the pre-trained base go to `work_dir`
+    (default: `<out>.training` beside `out`).
+    """
+
+    data: Path
+    out: Path
+    base: Path | None = None
+    preset: str = "demo"
+    work_dir: Path | None = None
+    pretrain_steps: int = 2000
+    steps: int = 4000
+    clip_frames: int = 6
+    batch_size: int = 8
+    learning_rate: float = 2e-4
+    pretrain_learning_rate: float = 2e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    action_dropout: float = 0.2
+    prediction_type: str = "v_prediction"
+    weight_transfer: str = "extrapolative"
+    checkpoint_every: int = 250
+    log_every: int = 10
+    holdout_episodes: int = 2
+    num_workers: int = 0
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.data, self.out = Path(self.data), Path(self.out)
+        self.base = None if self.base is None else Path(self.base)
+        self.work_dir = self.out.parent / f"{self.out.name}.training" if self.work_dir is None else Path(
+            self.work_dir
+        )
+        for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)}.")
+        for name in ("pretrain_steps", "warmup_steps", "holdout_episodes", "num_workers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
+        if self.clip_frames < 2:
+            raise ValueError(f"`clip_frames` must be >= 2. Got {self.clip_frames}.")
+        for name in ("learning_rate", "pretrain_learning_rate", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"`{name}` must be > 0. Got {getattr(self, name)}.")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1). Got {self.ema_decay}.")
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(
+                f"`prediction_type` must be one of {list(PREDICTION_TYPES)}. Got {self.prediction_type!r}."
+            )
+        if self.weight_transfer not in WEIGHT_TRANSFERS:
+            raise ValueError(
+                f"`weight_transfer` must be one of {list(WEIGHT_TRANSFERS)}. Got {self.weight_transfer!r}."
+            )
+
+    def to_json(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -1,0 +1,246 @@
+"""`train`: stage (a) pre-trains a bidirectional video diffusion base, stage (b) makes it a world model.
+
+Runs under Hugging Face accelerate, so the same code trains on one CPU, one GPU, or many processes
+(`accelerate launch`). Batches are drawn from a generator seeded by (seed, stage, step, rank), so a
+resumed run sees exactly the batches an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from diffusers import UNetSpatioTemporalConditionModel
+from diffusers.optimization import get_cosine_schedule_with_warmup
+from tqdm.auto import tqdm
+
+from ..dataset import EpisodeDataset
+from ..world_model import causalize
+from ..world_model.base_unet import load_base
+from ..world_model.diffusion_forcing import DiffusionForcingConfig, diffusion_forcing_loss
+from ..world_model.folder import WorldModelFolder
+from ..world_model.model import Vid2WorldModel
+from ..world_model.noise_schedule import make_scheduler
+from ..world_model.presets import base_unet_from_preset
+from .base_diffusion import video_diffusion_loss
+from .checkpoint import latest_checkpoint, load_optimizer, load_state, save_checkpoint
+from .clips import ClipDataset, split_episodes
+from .ema import EMAWeights
+from .metrics_log import MetricsLog
+from .train_config import TrainConfig
+
+STAGES = ("pretrain", "transfer")
+
+
+def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dict:
+    """Run (or continue) both stages and write the world-model folder to `config.out`.
+
+    Returns a summary: steps run per stage, final losses, time, paths.
+    Raises ValueError on a bad dataset or base, or when `work_dir` holds a run and neither
+    `resume` nor `force` is set.
+    """
+    # cpu=True without a GPU: under `accelerate launch --multi_gpu` that makes a gloo process group.
+    accelerator = Accelerator(
+        cpu=not torch.cuda.is_available(),
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
+    )
+    dataset = EpisodeDataset(config.data)
+    train_episodes, holdout_episodes = split_episodes(dataset, config.holdout_episodes, config.clip_frames)
+    clips = ClipDataset(dataset, train_episodes, config.clip_frames)
+    # v-prediction trains with zero terminal SNR (Vid2World's released config); epsilon cannot.
+    zero_snr = config.prediction_type == "v_prediction"
+    scheduler = make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr)
+    checkpoints = config.work_dir / "checkpoints"
+
+    latest = latest_checkpoint(checkpoints)
+    if latest is not None and not resume:
+        if not force:
+            raise ValueError(
+                f"{str(config.work_dir)!r} holds a training run (checkpoint {latest.name}): "
+                "pass --resume to continue it or --force to start over."
+            )
+        latest = None
+    state = load_state(latest) if latest is not None else {"stage": STAGES[0], "step": 0}
+    if accelerator.is_main_process:
+        config.work_dir.mkdir(parents=True, exist_ok=True)
+        (config.work_dir / "train_config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    metrics = MetricsLog(config.work_dir, enabled=accelerator.is_main_process, truncate_after=state)
+    summary = {"holdout_episodes": holdout_episodes, "train_clips": len(clips), "stages": {}}
+    started = time.perf_counter()
+
+    if state["stage"] == "pretrain":
+        if config.base is not None or config.pretrain_steps == 0:
+            state = {"stage": "transfer", "step": 0}
+        else:
+            base = _fresh_base(config, dataset) if latest is None else _load_model(latest, "model", base=True)
+            ema = EMAWeights(base, config.ema_decay)
+            if latest is not None:
+                ema.model.load_state_dict(_load_model(latest, "ema", base=True).state_dict())
+
+            def pretrain_loss(model, batch, generator):
+                return video_diffusion_loss(
+                    model, scheduler, batch["frames"], config.prediction_type, generator=generator
+                )
+
+            summary["stages"]["pretrain"] = _run_stage(
+                "pretrain", base, ema, pretrain_loss, config.pretrain_steps, config.pretrain_learning_rate,
+                config, accelerator, clips, checkpoints, metrics, latest, state["step"],
+            )
+            if accelerator.is_main_process:
+                ema.model.save_pretrained(config.work_dir / "base", safe_serialization=True)
+            accelerator.wait_for_everyone()
+            state, latest = {"stage": "transfer", "step": 0}, None
+
+    if latest is None:
+        model = _transferred_model(config, dataset)
+        ema = EMAWeights(model, config.ema_decay)
+    else:
+        model = _load_model(latest, "model", base=False)
+        ema = EMAWeights(model, config.ema_decay)
+        ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
+    df_config = DiffusionForcingConfig(action_dropout=config.action_dropout)
+
+    def transfer_loss(model, batch, generator):
+        return diffusion_forcing_loss(
+            model, scheduler, batch["frames"], batch["actions"], df_config, generator=generator,
+            prediction_type=config.prediction_type,
+        )
+
+    summary["stages"]["transfer"] = _run_stage(
+        "transfer", model, ema, transfer_loss, config.steps, config.learning_rate,
+        config, accelerator, clips, checkpoints, metrics, latest, state["step"],
+    )
+    if accelerator.is_main_process:
+        WorldModelFolder(
+            model=ema.model, scheduler=scheduler, action_stats=dataset.action_stats
+        ).save(config.out)
+    accelerator.wait_for_everyone()
+    metrics.close()
+    summary.update(
+        seconds=time.perf_counter() - started,
+        out=str(config.out),
+        work_dir=str(config.work_dir),
+        rank=accelerator.process_index,
+        num_processes=accelerator.num_processes,
+        # Every rank holds its own copy of the weights: in a healthy data-parallel run they agree.
+        weights_checksum=_checksum(model),
+    )
+    return summary
+
+
+def _checksum(model: torch.nn.Module) -> float:
+    with torch.no_grad():
+        return float(sum(p.double().abs().sum() for p in model.parameters()))
+
+
+def _run_stage(
+    stage, model, ema, loss_fn, total_steps, learning_rate, config, accelerator, clips, checkpoints,
+    metrics, latest, start_step,
+) -> dict:
+    """The optimisation loop of one stage, from `start_step` to `total_steps`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=config.weight_decay)
+    lr_schedule = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, total_steps)
+    if latest is not None:
+        load_optimizer(latest, optimizer)
+        lr_schedule.load_state_dict(load_state(latest)["lr_schedule"])
+    model.train()
+    wrapped, optimizer = accelerator.prepare(model, optimizer)
+    bar = tqdm(
+        total=total_steps, initial=start_step, desc=stage, disable=not accelerator.is_main_process,
+        dynamic_ncols=True,
+    )
+    losses, window_start, seen = [], time.perf_counter(), 0
+    loss = torch.tensor(float("nan"))
+    for step in range(start_step, total_steps):
+        stream = (config.seed * len(STAGES) + STAGES.index(stage)) * 10**9 + step
+        generator = torch.Generator().manual_seed(stream * 1024 + accelerator.process_index)
+        batch = _batch(clips, config.batch_size, generator, accelerator.device)
+        loss = loss_fn(wrapped, batch, generator)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"{stage} step {step}: the loss is {loss.item()}; lower the learning rate."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        grad_norm = accelerator.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        lr_schedule.step()
+        ema.update(accelerator.unwrap_model(wrapped), step)
+        losses.append(loss.item())
+        seen += config.batch_size * accelerator.num_processes
+        done = step + 1
+        if done % config.log_every == 0 or done == total_steps:
+            elapsed = time.perf_counter() - window_start
+            row = {
+                "stage": stage, "step": done, "loss": sum(losses) / len(losses),
+                "lr": lr_schedule.get_last_lr()[0], "grad_norm": float(grad_norm),
+                "clips_per_s": seen / max(elapsed, 1e-9),
+            }
+            metrics.write(row)
+            bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{row['clips_per_s']:.1f}")
+            losses, window_start, seen = [], time.perf_counter(), 0
+        bar.update(1)
+        if done % config.checkpoint_every == 0 or done == total_steps:
+            accelerator.wait_for_everyone()
+            if accelerator.is_main_process:
+                save_checkpoint(
+                    checkpoints, model=accelerator.unwrap_model(wrapped), ema_model=ema.model,
+                    optimizer=optimizer,
+                    state={"stage": stage, "step": done, "lr_schedule": lr_schedule.state_dict()},
+                )
+                metrics.flush()
+    bar.close()
+    return {"steps": total_steps, "started_at": start_step, "last_loss": float(loss.item())}
+
+
+def _batch(clips: ClipDataset, size: int, generator: torch.Generator, device) -> dict[str, torch.Tensor]:
+    indices = torch.randint(0, len(clips), (size,), generator=generator).tolist()
+    items = [clips[i] for i in indices]
+    return {key: torch.stack([item[key] for item in items]).to(device) for key in items[0]}
+
+
+def _fresh_base(config: TrainConfig, dataset: EpisodeDataset) -> UNetSpatioTemporalConditionModel:
+    """The preset architecture at the dataset's image size, randomly initialised."""
+    base = base_unet_from_preset(config.preset, seed=config.seed)
+    height, width = dataset.image_size
+    overrides = {
+        "sample_size": height if height == width else [height, width],
+        "num_frames": config.clip_frames,
+    }
+    return UNetSpatioTemporalConditionModel.from_config({**base.config, **overrides})
+
+
+def _transferred_model(config: TrainConfig, dataset: EpisodeDataset) -> Vid2WorldModel:
+    """Stage (b)'s starting point: the pre-trained (or given) base, causalized with weight transfer."""
+    if config.base is not None:
+        base, vae = load_base(config.base)
+        if vae is not None:
+            raise ValueError(
+                f"--base {str(config.base)!r} has an autoencoder; training latent-space models from "
+                "datasets is not supported yet: pass a pixel-space U-Net folder."
+            )
+    elif config.pretrain_steps > 0:
+        base = UNetSpatioTemporalConditionModel.from_pretrained(
+            config.work_dir / "base", use_safetensors=True
+        )
+    else:
+        base = _fresh_base(config, dataset)
+    size = base.config.sample_size
+    base_size = (size, size) if isinstance(size, int) else tuple(size)
+    if base_size != dataset.image_size or base.config.in_channels != 3:
+        raise ValueError(
+            f"--base expects {base.config.in_channels}-channel {base_size[0]}x{base_size[1]} frames; "
+            f"the dataset has 3-channel {dataset.image_size[0]}x{dataset.image_size[1]} frames."
+        )
+    return causalize(
+        base, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer,
+        prediction_type=config.prediction_type, max_frames=config.clip_frames,
+    )
+
+
+def _load_model(checkpoint: Path, which: str, base: bool):
+    cls = UNetSpatioTemporalConditionModel if base else Vid2WorldModel
+    return cls.from_pretrained(checkpoint / which, use_safetensors=True)

@@ -1,0 +1,103 @@
+"""`train`: both stages write a loadable model; a run resumes exactly; a second run is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ros2_vid2world.dataset import EpisodeDataset
+from ros2_vid2world.training import TrainConfig, train
+from ros2_vid2world.world_model.folder import WorldModelFolder
+
+
+def config(data, out, **overrides) -> TrainConfig:
+    settings = dict(
+        data=data, out=out, preset="tiny", pretrain_steps=2, steps=4, clip_frames=4, batch_size=2,
+        checkpoint_every=2, log_every=1, warmup_steps=1, holdout_episodes=1,
+    )
+    return TrainConfig(**{**settings, **overrides})
+
+
+def ema_weights(out) -> dict[str, torch.Tensor]:
+    return load_file(out / "world_model" / "diffusion_pytorch_model.safetensors")
+
+
+def test_train_writes_a_world_model_with_the_dataset_action_stats(square_dataset, tmp_path):
+    summary = train(config(square_dataset, tmp_path / "model"))
+
+    folder = WorldModelFolder.load(tmp_path / "model")
+    assert folder.model.config.action_dim == 2
+    assert folder.model.config.max_frames == 4
+    assert folder.image_size == (16, 16)
+    assert folder.action_stats == EpisodeDataset(square_dataset).action_stats
+    assert (tmp_path / "model.training" / "base" / "config.json").is_file()
+    with open(tmp_path / "model.training" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["stage"], int(r["step"])) for r in rows] == [
+        ("pretrain", 1), ("pretrain", 2), ("transfer", 1), ("transfer", 2), ("transfer", 3), ("transfer", 4)
+    ]
+    assert summary["holdout_episodes"] == [5]
+    assert summary["stages"]["transfer"]["steps"] == 4
+
+
+def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(square_dataset, tmp_path):
+    train(config(square_dataset, tmp_path / "straight"))
+    interrupted = config(square_dataset, tmp_path / "interrupted")
+    train(interrupted)
+    # Make it look killed after the step-2 checkpoint, in the middle of writing step 4's.
+    checkpoints = interrupted.work_dir / "checkpoints"
+    shutil.rmtree(checkpoints / "transfer-step-0000004")
+    (checkpoints / ".transfer-step-0000004.half").mkdir()
+    (checkpoints / "latest").write_text("transfer-step-0000002\n")
+    shutil.rmtree(tmp_path / "interrupted")
+
+    summary = train(interrupted, resume=True)
+
+    assert summary["stages"]["transfer"]["started_at"] == 2
+    straight, resumed = ema_weights(tmp_path / "straight"), ema_weights(tmp_path / "interrupted")
+    assert straight.keys() == resumed.keys()
+    for name in straight:
+        torch.testing.assert_close(resumed[name], straight[name], rtol=1e-5, atol=1e-6, msg=name)
+    with open(interrupted.work_dir / "metrics.csv") as f:
+        steps = [(r["stage"], int(r["step"])) for r in csv.DictReader(f)]
+    assert steps.count(("transfer", 3)) == 1  # rows after the checkpoint were replaced, not repeated
+
+
+def test_a_second_run_in_the_same_work_dir_is_refused_without_resume_or_force(square_dataset, tmp_path):
+    first = config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=2)
+    train(first)
+    with pytest.raises(ValueError, match="--resume"):
+        train(first)
+    assert train(first, force=True)["stages"]["transfer"]["started_at"] == 0
+
+
+def test_a_base_of_another_image_size_is_refused(square_dataset, tmp_path):
+    from ros2_vid2world.world_model.presets import base_unet_from_preset
+
+    unet = base_unet_from_preset("tiny")
+    unet.register_to_config(sample_size=32)
+    unet.save_pretrained(tmp_path / "base32", safe_serialization=True)
+    with pytest.raises(ValueError, match="32x32 frames; the dataset has 3-channel 16x16"):
+        train(config(square_dataset, tmp_path / "model", base=tmp_path / "base32"))
+
+
+def test_bad_settings_are_refused_on_construction(square_dataset, tmp_path):
+    with pytest.raises(ValueError, match="`clip_frames` must be >= 2"):
+        config(square_dataset, tmp_path / "m", clip_frames=1)
+    with pytest.raises(ValueError, match="`weight_transfer` must be one of"):
+        config(square_dataset, tmp_path / "m", weight_transfer="mixed")
+
+
+def test_clips_longer_than_every_episode_are_refused(square_dataset, tmp_path):
+    with pytest.raises(ValueError, match="no episode has 9 frames"):
+        train(config(square_dataset, tmp_path / "model", clip_frames=9))
+
+
+def test_summary_is_json_serialisable(square_dataset, tmp_path):
+    summary = train(config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=1))
+    assert json.loads(json.dumps(summary))["num_processes"] == 1
