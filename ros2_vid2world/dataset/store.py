@@ -85,13 +85,15 @@ class DatasetWriter:
             stamps = (np.arange(length) * 1e9 / self.fps).astype(np.int64)
         stamps = np.asarray(stamps, dtype=np.int64)
         arrays = {"frames": frames, "actions": actions, "joints": joints, "stamps": stamps}
-        for name, array in arrays.items():
-            expected = self._shapes.setdefault(name, array.shape[1:])
+        for name, array in arrays.items():  # check all before writing any: no half-written episode
+            expected = self._shapes.get(name, array.shape[1:])
             if array.shape[1:] != expected:
                 raise ValueError(
                     f"episode {len(self._episodes)}: {name} per frame is {list(array.shape[1:])}, "
                     f"earlier episodes had {list(expected)}."
                 )
+        for name, array in arrays.items():
+            self._shapes.setdefault(name, array.shape[1:])
             self._raw[name].write(np.ascontiguousarray(array, dtype=ARRAYS[name]).tobytes())
         self._episodes.append({"start": self._frames, "length": length, "source": source})
         self._frames += length
