@@ -56,6 +56,7 @@ class PlannerConfig:
     goal_weight: float = 1.0
     goal_mode: str = "final"
     goal_discount: float = 0.9
+    goal_blur: float = 0.0
     action_weight: float = 0.0
     smoothness_weight: float = 0.0
     joint_goal_weight: float = 0.0
@@ -69,7 +70,7 @@ class PlannerConfig:
                 raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
         if self.goal_mode not in GOAL_MODES:
             raise ValueError(f"`goal_mode` must be one of {list(GOAL_MODES)}. Got {self.goal_mode!r}.")
-        for name in ("goal_weight", "action_weight", "smoothness_weight", "joint_goal_weight"):
+        for name in ("goal_weight", "goal_blur", "action_weight", "smoothness_weight", "joint_goal_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
         # The sampler settings validate themselves.
@@ -249,7 +250,13 @@ class VisualPlanner:
         terms = []
         if self._goal is not None and config.goal_weight > 0:
             terms.append(
-                GoalLatentCost(self._goal, config.goal_mode, config.goal_discount, weight=config.goal_weight)
+                GoalLatentCost(
+                    self._goal,
+                    config.goal_mode,
+                    config.goal_discount,
+                    weight=config.goal_weight,
+                    blur=config.goal_blur,
+                )
             )
         if config.action_weight > 0:
             terms.append(ActionMagnitudeCost(weight=config.action_weight))

@@ -141,6 +141,13 @@ SPECS: tuple[ParameterSpec, ...] = (
         value_range=(0.0, 100.0),
     ),
     ParameterSpec(
+        "planner.goal_blur",
+        0.0,
+        "Gaussian blur (model pixels) on imagined and goal frames before their distance; 0 = none.",
+        dynamic=True,
+        value_range=(0.0, 100.0),
+    ),
+    ParameterSpec(
         "planner.history_frames",
         4,
         "Camera frames kept as context (history_frames + horizon must fit the model's window).",

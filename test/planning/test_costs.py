@@ -175,3 +175,28 @@ def test_same_term_twice_with_distinct_names():
     total, means = CompositeCost(terms)(None, torch.ones(N, H, A))
     torch.testing.assert_close(total, torch.full((N,), 3.0))
     assert means == {"small": 1.0, "smaller": 2.0}
+
+
+def _bar(column: int, size: int = 16) -> torch.Tensor:
+    """A one-pixel-wide vertical bar: [C=1, h, w]."""
+    image = torch.zeros(1, size, size)
+    image[0, 4:12, column] = 1.0
+    return image
+
+
+def test_goal_blur_makes_a_nearer_thin_object_cost_less():
+    goal = _bar(4)
+    near, far = _bar(6), _bar(12)
+    latents = torch.stack([near, far])[:, None]  # [N=2, H=1, 1, h, w]
+    candidates = torch.zeros(2, 1, 2)
+    raw = GoalLatentCost(goal).cost(latents, candidates, CostContext())
+    blurred = GoalLatentCost(goal, blur=2.0).cost(latents, candidates, CostContext())
+    torch.testing.assert_close(raw[0], raw[1])  # no overlap either way: raw distance cannot tell
+    assert blurred[0] < 0.5 * blurred[1]
+    on_goal = GoalLatentCost(goal, blur=2.0).cost(goal[None, None], candidates[:1], CostContext())
+    assert on_goal.item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_goal_blur_must_not_be_negative():
+    with pytest.raises(ValueError, match="`blur` must be >= 0"):
+        GoalLatentCost(_bar(4), blur=-1.0)
