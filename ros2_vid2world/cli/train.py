@@ -45,6 +45,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue the run in --work-dir")
     parser.add_argument("--force", action="store_true", help="discard a run in --work-dir and start over")
+    parser.add_argument(
+        "--export-latest",
+        action="store_true",
+        help="only write --out from the newest transfer checkpoint in --work-dir (a run may go on)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON summary at the end")
     parser.set_defaults(run=run)
 
@@ -52,7 +57,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..training import TrainConfig, train
+    from ..training import TrainConfig, export_latest, train
 
     if args.threads < 0:
         raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
@@ -69,6 +74,11 @@ def run(args: argparse.Namespace) -> int:
         weight_transfer=args.weight_transfer, checkpoint_every=args.checkpoint_every,
         holdout_episodes=args.holdout_episodes, seed=args.seed,
     )
+    if args.export_latest:
+        exported = export_latest(config)
+        print(json.dumps(exported) if args.json else
+              f"vid2world train: wrote {exported['out']} from {exported['checkpoint']}")
+        return 0
     summary = train(config, resume=args.resume, force=args.force)
     if args.json:
         print(json.dumps(summary), flush=True)  # one line per process under `accelerate launch`

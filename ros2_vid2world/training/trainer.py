@@ -136,6 +136,27 @@ def _checksum(model: torch.nn.Module) -> float:
         return float(sum(p.double().abs().sum() for p in model.parameters()))
 
 
+def export_latest(config: TrainConfig) -> dict:
+    """Write `config.out` from the newest transfer checkpoint's EMA weights, e.g. while a run goes on.
+
+    Raises ValueError when `work_dir` holds no transfer-stage checkpoint yet.
+    """
+    latest = latest_checkpoint(config.work_dir / "checkpoints")
+    if latest is None or load_state(latest)["stage"] != "transfer":
+        raise ValueError(
+            f"{str(config.work_dir)!r} holds no transfer-stage checkpoint yet "
+            f"(latest: {latest.name if latest else 'none'})."
+        )
+    dataset = EpisodeDataset(config.data)
+    zero_snr = config.prediction_type == "v_prediction"
+    WorldModelFolder(
+        model=_load_model(latest, "ema", base=False).eval(),
+        scheduler=make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr),
+        action_stats=dataset.action_stats,
+    ).save(config.out)
+    return {"out": str(config.out), "checkpoint": latest.name, "step": load_state(latest)["step"]}
+
+
 def _run_stage(
     stage, model, ema, loss_fn, total_steps, learning_rate, config, accelerator, clips, checkpoints,
     metrics, latest, start_step,

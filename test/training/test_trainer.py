@@ -101,3 +101,17 @@ def test_clips_longer_than_every_episode_are_refused(square_dataset, tmp_path):
 def test_summary_is_json_serialisable(square_dataset, tmp_path):
     summary = train(config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=1))
     assert json.loads(json.dumps(summary))["num_processes"] == 1
+
+
+def test_export_latest_writes_the_newest_checkpoints_ema(square_dataset, tmp_path):
+    from ros2_vid2world.training import export_latest
+
+    run = config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=2)
+    with pytest.raises(ValueError, match="no transfer-stage checkpoint"):
+        export_latest(run)
+    train(run)
+    exported = export_latest(config(square_dataset, tmp_path / "copy", pretrain_steps=0, steps=2,
+                                    work_dir=run.work_dir))
+    assert exported["step"] == 2
+    for name, tensor in ema_weights(tmp_path / "model").items():
+        torch.testing.assert_close(ema_weights(tmp_path / "copy")[name], tensor, rtol=0, atol=0)
