@@ -11,6 +11,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .planning.imagination import ImaginationEngine
+from .planning.onnx_engine import OrtImaginationEngine
 from .planning.visual_planner import PlannerConfig, VisualPlanner
 from .world_model import causalize
 from .world_model.folder import WorldModelFolder
@@ -81,8 +82,16 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         engine.set_history(history, history_actions, noise)
         return engine.imagine(candidates, noise)
 
+    ort_engine = OrtImaginationEngine(model, scheduler, sampler_config, threads=torch.get_num_threads())
+
+    def run_ort():
+        noise = torch.Generator().manual_seed(1)
+        ort_engine.set_history(history, history_actions, noise)
+        return ort_engine.imagine(candidates, noise)
+
     frames = settings.candidates * settings.horizon
     naive_s, engine_s = best_time(run_naive, settings.repeats), best_time(run_engine, settings.repeats)
+    ort_s = best_time(run_ort, settings.repeats)
     with FlopCounterMode(display=False) as counter:
         run_engine()
     results = {
@@ -93,6 +102,12 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         "matmul_peak_gflops": matmul_peak_gflops(),
         "engine_gflops": counter.get_total_flops() / engine_s / 1e9,
         "plan_latency_ms": 1e3 * plan_latency_s(folder, settings),
+        # The same imagination (same inputs, same noise) with the denoiser in ONNX Runtime.
+        "ort_frames_per_s": frames / ort_s,
+        "ort_speedup": engine_s / ort_s,
+        "ort_max_abs_diff": float((run_ort() - run_engine()).abs().max()),
+        "ort_providers": ort_engine.providers,
+        "torch_threads": torch.get_num_threads(),
     }
     results["engine_fraction_of_peak"] = results["engine_gflops"] / results["matmul_peak_gflops"]
     return results

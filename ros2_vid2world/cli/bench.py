@@ -17,6 +17,9 @@ ROWS = (
     ("engine_gflops", "engine, counted FLOPs / time", "GFLOP/s"),
     ("engine_fraction_of_peak", "engine / ceiling", ""),
     ("plan_latency_ms", "one CEM decision", "ms"),
+    ("ort_frames_per_s", "engine, denoiser in ONNX Runtime", "frames/s"),
+    ("ort_speedup", "ONNX Runtime / torch eager", "x"),
+    ("ort_max_abs_diff", "ONNX Runtime vs torch, same noise", "max |diff|"),
 )
 
 
@@ -34,27 +37,42 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     source.add_argument("--model", type=Path, help="a world-model folder instead of a preset")
     parser.add_argument("--candidates", type=int, default=64, help="CEM population (default 64)")
+    parser.add_argument("--elites", type=int, default=8, help="CEM elites (default 8, at most --candidates)")
+    parser.add_argument("--iterations", type=int, default=3, help="CEM iterations (default 3)")
     parser.add_argument("--history", type=int, default=4, help="history frames (default 4)")
     parser.add_argument("--horizon", type=int, default=4, help="imagined frames per candidate (default 4)")
     parser.add_argument("--steps", type=int, default=3, help="denoising steps per frame (default 3)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats, best taken (default 3)")
+    parser.add_argument(
+        "--guidance-scale", type=float, default=2.5, help="causal action guidance (1 = off: one pass)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
     from ..benchmark import BenchSettings, bench_folder, run_benchmark
     from ..world_model.folder import WorldModelFolder
 
-    for name in ("candidates", "history", "horizon", "steps", "repeats"):
+    for name in ("candidates", "elites", "iterations", "history", "horizon", "steps", "repeats"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1. Got {getattr(args, name)}.")
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
     settings = BenchSettings(
         history_frames=args.history,
         horizon=args.horizon,
         candidates=args.candidates,
+        elites=args.elites,
+        iterations=args.iterations,
         denoise_steps=args.steps,
+        guidance_scale=args.guidance_scale,
         repeats=args.repeats,
     )
     results = run_benchmark(folder, settings)
@@ -64,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"vid2world bench: {results['model']}, {settings.candidates} candidates x {settings.horizon} frames, "
-        f"history {settings.history_frames}, {settings.denoise_steps} denoising steps, guidance on"
+        f"history {settings.history_frames}, {settings.denoise_steps} denoising steps, "
+        f"guidance scale {settings.guidance_scale}, {results['torch_threads']} torch threads"
     )
     for key, label, unit in ROWS:
         if key in results:
