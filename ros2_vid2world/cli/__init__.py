@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import bench, causalize, collect, export_onnx, train
+from . import bench, causalize, collect, dataset, eval_bag, export_onnx, replay, train
 
-SUBCOMMANDS = (causalize, bench, export_onnx, collect, train)
+SUBCOMMANDS = (causalize, bench, export_onnx, dataset, collect, eval_bag, replay, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

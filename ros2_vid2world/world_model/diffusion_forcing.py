@@ -51,8 +51,7 @@ def diffusion_forcing_loss(
     keep = torch.rand((batch, frames), device=device, generator=generator) >= config.action_dropout
 
     noisy = add_noise(scheduler, clean, noise, timesteps)
-    target = prediction_target(
-        prediction_type or model.config.prediction_type, clean, noise, alphas_cumprod_at(scheduler, timesteps, clean)
-    )
+    alpha_bar = alphas_cumprod_at(scheduler, timesteps, clean)
+    target = prediction_target(prediction_type or model.config.prediction_type, clean, noise, alpha_bar)
     prediction = model(noisy, timesteps, actions, action_mask=keep).sample
     return F.mse_loss(prediction.float(), target.float())

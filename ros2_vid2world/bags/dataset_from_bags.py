@@ -1,0 +1,44 @@
+"""Recorded bags -> a training dataset folder (`ros2_vid2world.dataset`).
+
+Every bag is read and checked (`plan_bags`) before the DatasetWriter is opened; the writer publishes
+the folder atomically at the end, so a failure at any point leaves no dataset that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..dataset import DatasetWriter
+from .bag_episodes import EpisodeOptions, decode_episodes, plan_bags
+
+
+def dataset_from_bags(
+    bags: list[str | os.PathLike], out: str | os.PathLike, options: EpisodeOptions, progress: bool = False
+) -> dict:
+    """Write the dataset folder `out` from `bags`; returns a summary (episodes, frames, per-bag counts)."""
+    planned = plan_bags(bags, options, progress)
+    with DatasetWriter(out, fps=planned.fps, joint_names=planned.joint_names) as writer:
+        size = decode_episodes(planned, writer, progress)
+        path = writer.close(
+            sources=planned.sources(),
+            topics={
+                "image": options.image_topic,
+                "joints": options.joint_topic,
+                "actions": options.action_topic,
+            },
+            action_source=planned.action_source,
+            pairing=planned.pairing(),
+        )
+    return {
+        "out": str(path),
+        "episodes": planned.episodes,
+        "frames": planned.frames,
+        "fps": planned.fps,
+        "image_size": list(size),
+        "action_dim": planned.action_dim,
+        "joint_names": planned.joint_names,
+        "action_source": planned.action_source,
+        "tolerance_s": planned.tolerance_ns / 1e9,
+        "max_gap_s": planned.max_gap_ns / 1e9,
+        "bags": planned.sources(),
+    }

@@ -1,0 +1,132 @@
+"""Open-loop prediction on recorded episodes: K recorded frames and the recorded actions in, H imagined
+frames out, compared with what the camera recorded, step by step, and with the copy-last-frame baseline.
+
+The model runs through the plain `AutoregressiveSampler` (the reference), several starting points per
+batch, so every start gets its own history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..world_model.folder import WorldModelFolder
+from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
+from ..world_model.sampler import AutoregressiveSampler, SamplerConfig
+from .image_metrics import psnr, ssim
+
+
+@dataclass(frozen=True)
+class OpenLoopConfig:
+    """context: recorded frames given (K); horizon: frames imagined (H); starts: at most this many
+    starting points, spread evenly over all the episodes; batch_size: starts per sampler call."""
+
+    context: int = 4
+    horizon: int = 4
+    starts: int = 32
+    denoise_steps: int = 10
+    guidance_scale: float = 2.5
+    batch_size: int = 8
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("context", "horizon", "starts", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)}.")
+        SamplerConfig(num_inference_steps=self.denoise_steps, guidance_scale=self.guidance_scale)
+
+
+@dataclass
+class OpenLoopResult:
+    """Per start and horizon step: psnr, ssim and the copy-last baseline's, all [S, H]; starts as
+    (episode, index of the last context frame); examples: recorded [E, K+H, h, w, 3] and imagined
+    [E, H, h, w, 3] uint8 for the first E starts."""
+
+    starts: list[tuple[int, int]]
+    psnr: np.ndarray
+    ssim: np.ndarray
+    copy_last_psnr: np.ndarray
+    copy_last_ssim: np.ndarray
+    recorded_examples: np.ndarray
+    imagined_examples: np.ndarray
+
+
+def starting_points(lengths: list[int], context: int, horizon: int, count: int) -> list[tuple[int, int]]:
+    """Up to `count` (episode, t) with t the last context frame, K frames before it and H after it inside
+    the episode, spread evenly over all such points. Raises ValueError when no episode is long enough."""
+    eligible = [(e, t) for e, length in enumerate(lengths) for t in range(context - 1, length - horizon)]
+    if not eligible:
+        raise ValueError(
+            f"no episode is long enough for --context {context} + --horizon {horizon} frames "
+            f"(episode lengths: {lengths})."
+        )
+    picks = np.unique(np.linspace(0, len(eligible) - 1, min(count, len(eligible))).round().astype(int))
+    return [eligible[i] for i in picks]
+
+
+def _flat(frames: np.ndarray) -> np.ndarray:
+    """[S, H, h, w, 3] -> [S * H, h, w, 3]."""
+    return frames.reshape(-1, *frames.shape[2:])
+
+
+def normalise_actions(folder: WorldModelFolder, actions: np.ndarray) -> np.ndarray:
+    """Robot-unit actions -> the model's units with the folder's action_stats (as the planner does)."""
+    stats = folder.action_stats or {}
+    mean = np.asarray(stats.get("mean", 0.0), np.float32)
+    std = np.asarray(stats.get("std", 1.0), np.float32)
+    return (actions - mean) / std
+
+
+def evaluate_open_loop(
+    folder: WorldModelFolder,
+    episodes: list[dict[str, np.ndarray]],
+    config: OpenLoopConfig,
+    examples: int = 4,
+    progress: bool = False,
+) -> OpenLoopResult:
+    """episodes: dicts with `frames` uint8 [T, h, w, 3] at the model's size and `actions` [T, A]."""
+    starts = starting_points(
+        [len(e["frames"]) for e in episodes], config.context, config.horizon, config.starts
+    )
+    sampler = AutoregressiveSampler(
+        folder.model,
+        folder.scheduler,
+        SamplerConfig(num_inference_steps=config.denoise_steps, guidance_scale=config.guidance_scale),
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    device = next(folder.model.parameters()).device
+    k, h = config.context, config.horizon
+    imagined_all, target_all, last_all = [], [], []
+    batches = range(0, len(starts), config.batch_size)
+    for first in tqdm(batches, desc="open loop", unit="batch", disable=not progress, leave=False):
+        chosen = starts[first : first + config.batch_size]
+        history = np.stack([episodes[e]["frames"][t - k + 1 : t + 1] for e, t in chosen])
+        actions = np.stack(
+            [normalise_actions(folder, episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
+        )
+        model_history = folder.codec.encode(images_to_unit_range(torch.from_numpy(history)).to(device))
+        actions_t = torch.from_numpy(actions).float().to(device)
+        with torch.no_grad():
+            latents = sampler.rollout(model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator)
+            imagined = unit_range_to_images(folder.codec.decode(latents)).cpu().numpy()
+        imagined_all.append(imagined)
+        target_all.append(np.stack([episodes[e]["frames"][t + 1 : t + h + 1] for e, t in chosen]))
+        last_all.append(history[:, -1])
+    imagined = np.concatenate(imagined_all)  # [S, H, h, w, 3]
+    target = np.concatenate(target_all)
+    last = np.repeat(np.concatenate(last_all)[:, None], h, axis=1)
+    shape = (len(starts), h)
+    shown = min(examples, len(starts))
+    recorded_examples = np.stack([episodes[e]["frames"][t - k + 1 : t + h + 1] for e, t in starts[:shown]])
+    return OpenLoopResult(
+        starts=starts,
+        psnr=psnr(_flat(imagined), _flat(target)).reshape(shape),
+        ssim=ssim(_flat(imagined), _flat(target)).reshape(shape),
+        copy_last_psnr=psnr(_flat(last), _flat(target)).reshape(shape),
+        copy_last_ssim=ssim(_flat(last), _flat(target)).reshape(shape),
+        recorded_examples=recorded_examples,
+        imagined_examples=imagined[:shown],
+    )

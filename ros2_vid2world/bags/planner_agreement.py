@@ -1,0 +1,102 @@
+"""Planner agreement on recorded episodes: with the recorded frame H steps ahead as the goal, how close
+is the planner's first action to the action that was recorded?
+
+The baseline is the mean recorded action (what a planner with no information would best answer in
+the L2 sense); a planner worth running beats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..planning.visual_planner import PlannerConfig, VisualPlanner
+from ..world_model.folder import WorldModelFolder
+
+
+@dataclass(frozen=True)
+class AgreementConfig:
+    """Planner settings for the evaluation (small by default: one decision per start)."""
+
+    population: int = 32
+    elites: int = 4
+    iterations: int = 2
+    denoise_steps: int = 3
+    guidance_scale: float = 2.5
+    seed: int = 0
+
+
+@dataclass
+class AgreementResult:
+    """planned and recorded: [S, A] first actions; error: [S] L2 distance between them;
+    baseline_error: [S] L2 distance of the mean recorded action; cosine: [S] (nan for a zero action)."""
+
+    starts: list[tuple[int, int]]
+    planned: np.ndarray
+    recorded: np.ndarray
+    error: np.ndarray
+    baseline_error: np.ndarray
+    cosine: np.ndarray
+
+    def summary(self) -> dict:
+        return {
+            "starts": len(self.starts),
+            "first_action_l2_error": float(self.error.mean()),
+            "mean_action_l2_error": float(self.baseline_error.mean()),
+            "per_dim_abs_error": np.abs(self.planned - self.recorded).mean(0).tolist(),
+            "cosine_similarity": float(np.nanmean(self.cosine)) if np.isfinite(self.cosine).any() else None,
+        }
+
+
+def evaluate_planner_agreement(
+    folder: WorldModelFolder,
+    episodes: list[dict[str, np.ndarray]],
+    starts: list[tuple[int, int]],
+    context: int,
+    horizon: int,
+    low: np.ndarray,
+    high: np.ndarray,
+    config: AgreementConfig,
+    progress: bool = False,
+) -> AgreementResult:
+    """starts: (episode, t) with t the newest observed frame and frame t + horizon the goal."""
+    planner = VisualPlanner(
+        folder,
+        PlannerConfig(
+            population=config.population,
+            elites=min(config.elites, config.population),
+            iterations=config.iterations,
+            horizon=horizon,
+            denoise_steps=config.denoise_steps,
+            guidance_scale=config.guidance_scale,
+            history_frames=context,
+            seed=config.seed,
+        ),
+        low=low.tolist(),
+        high=high.tolist(),
+    )
+    planned, recorded = [], []
+    for episode, t in tqdm(starts, desc="planner", unit="plan", disable=not progress, leave=False):
+        frames, actions = episodes[episode]["frames"], episodes[episode]["actions"]
+        planner.reset()
+        planner.set_goal(np.ascontiguousarray(frames[t + horizon]))
+        for i in range(t - context + 1, t + 1):
+            executed = None if i == t - context + 1 else actions[i - 1]
+            planner.observe(np.ascontiguousarray(frames[i]), executed)
+        planned.append(planner.plan().action)
+        recorded.append(actions[t])
+    planned_a, recorded_a = np.asarray(planned), np.asarray(recorded, dtype=np.float64)
+    all_actions = np.concatenate([e["actions"][:-1] for e in episodes]).astype(np.float64)
+    norms = np.linalg.norm(planned_a, axis=1) * np.linalg.norm(recorded_a, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosine = np.where(norms > 0, (planned_a * recorded_a).sum(1) / norms, np.nan)
+    return AgreementResult(
+        starts=list(starts),
+        planned=planned_a,
+        recorded=recorded_a,
+        error=np.linalg.norm(planned_a - recorded_a, axis=1),
+        baseline_error=np.linalg.norm(all_actions.mean(0) - recorded_a, axis=1),
+        cosine=cosine,
+    )

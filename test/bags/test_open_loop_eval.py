@@ -1,0 +1,86 @@
+"""Open-loop evaluation: starting points, the alignment of history, actions and targets, and the baseline."""
+
+import numpy as np
+import pytest
+import torch
+
+from ros2_vid2world.bags import open_loop_eval
+from ros2_vid2world.bags.image_metrics import PSNR_CAP_DB
+from ros2_vid2world.bags.open_loop_eval import (
+    OpenLoopConfig,
+    evaluate_open_loop,
+    normalise_actions,
+    starting_points,
+)
+from ros2_vid2world.world_model.folder import WorldModelFolder
+
+
+def test_starting_points_leave_room_for_context_and_horizon():
+    points = starting_points([10, 3, 7], context=3, horizon=2, count=100)
+    assert points == [(0, t) for t in range(2, 8)] + [(2, t) for t in range(2, 5)]
+    spread = starting_points([10, 3, 7], context=3, horizon=2, count=3)
+    assert spread == [(0, 2), (0, 6), (2, 4)]  # first, middle and last of the 9
+    with pytest.raises(ValueError, match="no episode is long enough for --context 3 \\+ --horizon 5"):
+        starting_points([6, 7], context=3, horizon=5, count=4)
+
+
+def brightness_episode(increments: list[int], start: int = 20, size=(16, 16)) -> dict:
+    """Flat frames whose brightness changes by increments[t] after frame t; the action says by how much."""
+    levels = np.concatenate([[start], start + np.cumsum(increments)])
+    frames = np.stack([np.full((*size, 3), level, np.uint8) for level in levels])
+    actions = np.array([[d, 0.0] for d in increments] + [[0.0, 0.0]], np.float32)
+    return {"frames": frames, "actions": actions}
+
+
+def oracle_rollout(self, history, history_actions, actions, generator=None):
+    """A perfect model of the brightness world: each action adds its first value (in 0..255 units)."""
+    frame, imagined = history[:, -1:], []
+    for j in range(actions.shape[1]):
+        frame = frame + actions[:, j, 0].reshape(-1, 1, 1, 1, 1) / 127.5
+        imagined.append(frame)
+    return torch.cat(imagined, dim=1)
+
+
+def test_a_perfect_model_scores_the_cap_and_copy_last_scores_the_formula(monkeypatch, tiny_model_path):
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", oracle_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    increments = [5, 10, 15] * 4
+    episodes = [brightness_episode(increments), brightness_episode(increments[::-1], start=60)]
+    config = OpenLoopConfig(context=3, horizon=3, starts=100, batch_size=4)
+    result = evaluate_open_loop(folder, episodes, config)
+    # Any misalignment (history, actions or targets off by one) would break the perfect scores.
+    np.testing.assert_array_equal(result.psnr, PSNR_CAP_DB)
+    np.testing.assert_allclose(result.ssim, 1.0, atol=1e-12)
+    # Copy-last is off by the brightness change accumulated since the last context frame.
+    for row, (e, t) in enumerate(result.starts):
+        change = np.cumsum((increments if e == 0 else increments[::-1])[t : t + 3])
+        np.testing.assert_allclose(result.copy_last_psnr[row], 20 * np.log10(255 / change))
+    assert len(result.starts) == 2 * (13 - 3 - 2)
+    assert result.recorded_examples.shape == (4, 6, 16, 16, 3) and result.imagined_examples.shape == (
+        4,
+        3,
+        16,
+        16,
+        3,
+    )
+
+
+def test_static_scene_with_a_random_model(tiny_model_path, one_torch_thread):
+    folder = WorldModelFolder.load(tiny_model_path)
+    grey = np.full((8, 16, 16, 3), 90, np.uint8)
+    episodes = [{"frames": grey, "actions": np.zeros((8, 2), np.float32)}]
+    result = evaluate_open_loop(
+        folder, episodes, OpenLoopConfig(context=2, horizon=2, starts=2, denoise_steps=1)
+    )
+    np.testing.assert_array_equal(result.copy_last_psnr, PSNR_CAP_DB)
+    np.testing.assert_allclose(result.copy_last_ssim, 1.0)
+    # An untrained model imagines noise: finite, far below copying the last frame.
+    assert result.psnr.shape == (2, 2) and np.isfinite(result.psnr).all() and (result.psnr < 30).all()
+
+
+def test_actions_are_normalised_with_the_folders_statistics(tiny_model_path):
+    folder = WorldModelFolder.load(tiny_model_path)
+    actions = np.array([[1.0, 4.0]], np.float32)
+    np.testing.assert_array_equal(normalise_actions(folder, actions), actions)
+    folder.action_stats = {"mean": [1.0, 2.0], "std": [2.0, 4.0]}
+    np.testing.assert_allclose(normalise_actions(folder, actions), [[0.0, 0.5]])
