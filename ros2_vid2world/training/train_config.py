@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..world_model.causal_conv import WEIGHT_TRANSFERS
@@ -41,9 +41,7 @@ class TrainConfig:
     checkpoint_every: int = 250
     log_every: int = 10
     holdout_episodes: int = 2
-    num_workers: int = 0
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.data, self.out = Path(self.data), Path(self.out)
@@ -54,7 +52,7 @@ class TrainConfig:
         for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)}.")
-        for name in ("pretrain_steps", "warmup_steps", "holdout_episodes", "num_workers"):
+        for name in ("pretrain_steps", "warmup_steps", "holdout_episodes"):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
         if self.clip_frames < 2:
