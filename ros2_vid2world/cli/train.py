@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..world_model.presets import BASE_PRESETS
@@ -81,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     summary = train(config, resume=args.resume, force=args.force)
     if args.json:
-        print(json.dumps(summary), flush=True)  # one line per process under `accelerate launch`
+        # One line per process under `accelerate launch`, written in one call so lines do not interleave.
+        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.flush()
     elif summary["rank"] == 0:
         print(f"vid2world train: wrote {summary['out']} in {summary['seconds']:.0f} s "
               f"(checkpoints and metrics in {summary['work_dir']})")
