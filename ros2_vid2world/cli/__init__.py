@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import bench, causalize, collect, dataset, eval_bag, export_onnx, replay, train
+from . import bench, causalize, collect, dataset, demo, eval_bag, export_onnx, replay, train
 
-SUBCOMMANDS = (causalize, bench, export_onnx, dataset, collect, eval_bag, replay, train)
+SUBCOMMANDS = (causalize, bench, export_onnx, dataset, collect, eval_bag, replay, train, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

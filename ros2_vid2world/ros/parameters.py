@@ -19,6 +19,7 @@ from rclpy.parameter import Parameter
 COMMAND_TYPES = ("float64_multi_array", "joint_trajectory")
 HOLD_MODES = ("zero", "current_position")
 IMAGE_TRANSPORTS = ("raw", "compressed")
+GOAL_DURABILITIES = ("volatile", "transient_local")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("torch", "onnxruntime")
 PLANNER_PREFIX = "planner."
@@ -48,6 +49,14 @@ SPECS: tuple[ParameterSpec, ...] = (
     ),
     ParameterSpec("joint_states_topic", "/joint_states", "sensor_msgs/JointState feedback."),
     ParameterSpec("goal_image_topic", "~/goal_image", "Goal image (sensor_msgs/Image, reliable)."),
+    ParameterSpec(
+        "goal_durability",
+        "volatile",
+        "QoS durability of the goal subscriptions: volatile matches every reliable publisher; "
+        "transient_local also receives the current goal from a latched publisher that started earlier, "
+        "but never connects to a volatile one.",
+        choices=GOAL_DURABILITIES,
+    ),
     ParameterSpec(
         "goal_joints_topic",
         "",
@@ -206,6 +215,7 @@ class NodeSettings:
     image_transport: str
     joint_states_topic: str
     goal_image_topic: str
+    goal_durability: str
     goal_joints_topic: str
     command_topic: str
     command_type: str
@@ -324,6 +334,7 @@ _SCALAR_SETTINGS = (
     "image_transport",
     "joint_states_topic",
     "goal_image_topic",
+    "goal_durability",
     "goal_joints_topic",
     "command_topic",
     "command_type",

@@ -20,7 +20,7 @@ from rclpy.duration import Duration
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64, Float64MultiArray, Header
@@ -47,7 +47,12 @@ from .safety import CommandGate
 
 NODE_NAME = "vid2world_planner"
 COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # only the newest command matters
-GOAL_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+# A transient-local subscription gets a latched goal published before it existed, but a volatile
+# publisher never connects to it: so the durability is the `goal_durability` parameter's to choose.
+GOAL_DURABILITY = {
+    "volatile": DurabilityPolicy.VOLATILE,
+    "transient_local": DurabilityPolicy.TRANSIENT_LOCAL,
+}
 DIAGNOSTICS_PERIOD_S = 1.0
 WORKER_JOIN_TIMEOUT_S = 30.0
 DROP_LOG_THROTTLE_S = 5.0
@@ -237,13 +242,18 @@ class PlannerNode(LifecycleNode):
             camera = (CompressedImage, f"{settings.image_topic}/compressed", self._on_compressed_image)
         else:
             camera = (Image, settings.image_topic, self._on_image)
+        goal_qos = QoSProfile(
+            depth=1,
+            reliability=ReliabilityPolicy.RELIABLE,
+            durability=GOAL_DURABILITY[settings.goal_durability],
+        )
         subscriptions = [
             (*camera, qos_profile_sensor_data),
             (JointState, settings.joint_states_topic, self._on_joint_state, qos_profile_sensor_data),
-            (Image, settings.goal_image_topic, self._on_goal_image, GOAL_QOS),
+            (Image, settings.goal_image_topic, self._on_goal_image, goal_qos),
         ]
         if settings.goal_joints_topic:
-            subscriptions.append((JointState, settings.goal_joints_topic, self._on_goal_joints, GOAL_QOS))
+            subscriptions.append((JointState, settings.goal_joints_topic, self._on_goal_joints, goal_qos))
         for args in subscriptions:  # one at a time, so that a failure leaves nothing for _release to miss
             self._input_subscriptions.append(self.create_subscription(*args))
 

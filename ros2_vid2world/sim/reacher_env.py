@@ -168,6 +168,20 @@ class ReacherEnv:
         self._step = 0
         return self.observe()
 
+    def set_goal(self, joint_positions: np.ndarray) -> None:
+        """Move the goal to `joint_positions` (target at that fingertip, a new goal image); the arm stays.
+
+        For tests and evaluations that need a goal at a chosen distance from the current state.
+        """
+        goal = np.asarray(joint_positions, dtype=np.float64)
+        if goal.shape != (2,) or not np.all(np.isfinite(goal)):
+            raise ValueError(f"`joint_positions` must be 2 finite values (rad). Got {goal.tolist()!r}.")
+        state = self.get_state()
+        self._place_target(goal)
+        self.goal_image = self.render()
+        target = self._physics.named.model.geom_pos["target", :2].copy()
+        self.set_state(ReacherState(state.physics, target, wrap_angle_shoulder(goal), state.step))
+
     def step(self, action: np.ndarray) -> ReacherObservation:
         """Apply one velocity command for one control period; the observation after it."""
         self.advance(action)
@@ -233,10 +247,14 @@ class ReacherEnv:
         """Distance in metres between the fingertip's and the target's centres, in the table plane."""
         return float(self._physics.finger_to_target_dist())
 
+    @property
+    def success_radius(self) -> float:
+        """Metres: the target's radius plus the fingertip's, the distance within which `success` holds."""
+        return float(self._physics.named.model.geom_size[["target", "finger"], 0].sum())
+
     def success(self) -> bool:
         """The dm_control reacher criterion: the fingertip touches the target."""
-        radii = self._physics.named.model.geom_size[["target", "finger"], 0].sum()
-        return bool(self.finger_to_target_distance() <= radii)
+        return bool(self.finger_to_target_distance() <= self.success_radius)
 
     @property
     def step_count(self) -> int:

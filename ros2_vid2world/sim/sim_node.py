@@ -36,6 +36,7 @@ RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
+DYNAMIC_PARAMETERS = {"episode_seed"}  # read at each reset; every other parameter is read at start
 LATE_SUBSCRIBER_CHECK_S = 0.5
 WARN_THROTTLE_S = 5.0
 
@@ -47,8 +48,20 @@ PARAMETERS = {
     "task": ("easy", f"dm_control reacher task (sets the target size): one of {list(TASKS)}.", None),
     "mode": ("lockstep", "lockstep: a step per command; realtime: a timer at the control rate.", None),
     "seed": (0, "Seeds the sequence of episodes.", (0, 2**31 - 1)),
+    "episode_seed": (
+        -1,
+        "Seed of every episode ~/reset_episode starts (-1: the next of `seed`'s sequence). Dynamic, so a "
+        "caller can replay a given start and goal: set it, then call ~/reset_episode.",
+        (-1, 2**31 - 1),
+    ),
     "max_steps": (0, "Control steps per episode (0 = no limit); then commands are ignored.", (0, 2**31 - 1)),
-    "auto_reset": (False, "Start the next episode by itself when max_steps is reached.", None),
+    "end_on_success": (
+        False,
+        "End an episode at its first success: later commands are ignored until ~/reset_episode, as "
+        "after max_steps (an evaluation then sees exactly one decision per observation).",
+        None,
+    ),
+    "auto_reset": (False, "Start the next episode by itself when an episode is over.", None),
     "command_topic": (topics.COMMAND_TOPIC, "Joint velocities (std_msgs/Float64MultiArray, rad/s).", None),
     "goal_image_topic": (topics.GOAL_IMAGE_TOPIC, "The goal image (reliable, transient local).", None),
     "goal_joints_topic": ("~/goal_joint_states", "Goal joint positions (transient local).", None),
@@ -56,7 +69,9 @@ PARAMETERS = {
 
 
 def _descriptor(name: str, default, description: str, value_range) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(name=name, description=description, read_only=True)
+    descriptor = ParameterDescriptor(
+        name=name, description=description, read_only=name not in DYNAMIC_PARAMETERS
+    )
     if value_range is not None and isinstance(default, int) and not isinstance(default, bool):
         descriptor.integer_range = [IntegerRange(from_value=value_range[0], to_value=value_range[1], step=1)]
     elif value_range is not None:
@@ -76,6 +91,7 @@ class SimNode(Node):
         if value["mode"] not in MODES:
             raise ValueError(f"`mode` must be one of {list(MODES)}. Got {value['mode']!r}.")
         self._mode, self._max_steps, self._auto_reset = value["mode"], value["max_steps"], value["auto_reset"]
+        self._end_on_success, self._succeeded = value["end_on_success"], False
         self._env = ReacherEnv(
             ReacherConfig(
                 image_size=value["image_size"],
@@ -119,7 +135,9 @@ class SimNode(Node):
             self._episode_start_ns = self._stamp_ns() + self._period_ns
         self._episode += 1
         self._command[:] = 0.0  # a held command must not carry over into a new episode
-        obs = self._env.reset()
+        self._succeeded = False
+        seed = self.get_parameter("episode_seed").value
+        obs = self._env.reset(None if seed < 0 else seed)
         stamp = self._header(self._episode_start_ns).stamp
         goal_header = Header(stamp=stamp, frame_id=topics.CAMERA_FRAME)
         self._goal_pub.publish(rgb8_image(self._env.goal_image, goal_header))
@@ -127,7 +145,8 @@ class SimNode(Node):
         self._publish(obs)
 
     def _episode_over(self) -> bool:
-        return self._max_steps > 0 and self._env.step_count >= self._max_steps
+        out_of_steps = self._max_steps > 0 and self._env.step_count >= self._max_steps
+        return out_of_steps or (self._end_on_success and self._succeeded)
 
     def _on_reset_episode(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self._start_episode()
@@ -157,7 +176,8 @@ class SimNode(Node):
     def _step(self) -> None:
         if self._episode_over():
             self.get_logger().warning(
-                f"episode over after {self._max_steps} steps: call ~/reset_episode",
+                f"episode over after {self._env.step_count} steps"
+                f"{' (success)' if self._succeeded else ''}: call ~/reset_episode",
                 throttle_duration_sec=WARN_THROTTLE_S,
             )
             return
@@ -177,7 +197,9 @@ class SimNode(Node):
         for publisher, msg in self._last_observation:
             self._subscribers_at_publish[publisher] = publisher.get_subscription_count()
             publisher.publish(msg)
-        self._success_pub.publish(Bool(data=self._env.success()))
+        success = self._env.success()
+        self._succeeded = self._succeeded or success
+        self._success_pub.publish(Bool(data=success))
         self._distance_pub.publish(Float64(data=self._env.finger_to_target_distance()))
         self._step_pub.publish(Int32(data=self._env.step_count))
 

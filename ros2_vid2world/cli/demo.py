@@ -1,0 +1,93 @@
+"""`vid2world demo`: the closed-loop simulated demo over ROS 2, with random and oracle baselines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from ..demo.demo_settings import DEFAULT_EPISODES, DEFAULT_MAX_STEPS
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="closed-loop demo: the planner node drives the simulated reacher over ROS 2",
+        description="Starts sim_node (lockstep) and planner_node as separate processes on a ROS domain of "
+        "their own, drives start/goal episodes over ROS 2, runs a random policy and the oracle (the same "
+        "CEM planner with the simulator as the model) on the same pairs, and writes a report with a GIF "
+        "per episode and a plot.",
+    )
+    parser.add_argument("--model", type=Path, help="world-model folder (default: the shipped models/reacher)")
+    parser.add_argument("--episodes", type=int, default=DEFAULT_EPISODES, help="start/goal pairs")
+    parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, help="control steps per episode")
+    parser.add_argument("--out", type=Path, default=Path("demo_out"), help="report folder (demo_out)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the start/goal pairs")
+    parser.add_argument(
+        "--config", type=Path, help="parameters file for both nodes (default: the shipped config/demo.yaml)"
+    )
+    parser.add_argument("--skip-oracle", action="store_true", help="do not run the oracle baseline")
+    parser.add_argument("--skip-random", action="store_true", help="do not run the random baseline")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.set_defaults(run=run)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..demo.demo_run import run_demo
+    from ..demo.demo_settings import DemoSettings, find_shared
+    from ..demo.model_check import default_model_path
+
+    config = args.config or find_shared("config/demo.yaml")
+    if config is None:
+        raise ValueError("the shipped config/demo.yaml was not found: pass --config FILE.")
+    settings = DemoSettings.from_config(
+        config,
+        model_path=args.model if args.model is not None else default_model_path(),
+        out=args.out,
+        episodes=args.episodes,
+        max_steps=args.max_steps,
+        seed=args.seed,
+        run_random=not args.skip_random,
+        run_oracle=not args.skip_oracle,
+    )
+
+    def progress(line: str) -> None:
+        print(f"vid2world demo: {line}", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # stop the nodes and report, as on Ctrl-C
+    try:
+        result = run_demo(settings, progress)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    report = json.loads((settings.out / "report.json").read_text())
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(_summary_text(report, settings.out))
+    if result.status != "complete":
+        kept = report["episodes_completed"]["learned"]
+        print(
+            f"vid2world demo: error: {result.error}; stopped both nodes, kept {kept} completed episode(s) in "
+            f"{settings.out / 'report.md'}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _summary_text(report: dict, out: Path) -> str:
+    def rate(value):
+        return "not run" if value is None else f"{value:.2f}"
+
+    completed = report["episodes_completed"]
+    return (
+        f"success rate over {completed['learned']} episode(s): learned {rate(report['success_rate'])}, "
+        f"random {rate(report['random_success_rate'])}, oracle {rate(report['oracle_success_rate'])}; "
+        f"report in {out / 'report.md'}"
+    )

@@ -1,0 +1,199 @@
+"""The demo's report in --out: report.json, report.md, a GIF per episode and a plot.
+
+Written from whatever the run holds, so a run stopped by a fault or Ctrl-C still reports the episodes
+it completed, and says why it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .demo_result import DemoResult
+from .episode_gif import write_episode_gif
+from .episode_record import POLICIES
+from .success_plot import write_plot
+
+CRITERION = (
+    "the dm_control reacher criterion: fingertip-to-target distance <= target radius + fingertip radius "
+    "({radius}), reached within {steps} control steps of {period} s; an episode ends at its first success"
+)
+WHERE = {
+    "learned": "planner_node with the learned model, driving sim_node over ROS 2 (lockstep: the sim waits "
+    "for each command, so planning time costs no simulated time)",
+    "random": "uniform random joint velocities within the action bounds, in-process on ReacherEnv",
+    "oracle": "the same CEM planner and image cost with the simulator as the model (each candidate rolled "
+    "out in MuJoCo, its final frame rendered and scored at the model's resolution), in-process on ReacherEnv",
+}
+
+
+def summary(result: DemoResult, files: dict | None = None) -> dict:
+    """The report as one JSON-friendly dict (also what --json prints)."""
+    settings = result.settings
+    seeds = settings.seeds
+    attempted = max((len(result.episodes[p]) for p in POLICIES), default=0)
+    radius = "unknown" if result.success_radius_m is None else f"{result.success_radius_m:.3f} m"
+    return {
+        "status": result.status,
+        "error": result.error,
+        "success_rate": result.success_rate("learned"),
+        "random_success_rate": result.success_rate("random"),
+        "oracle_success_rate": result.success_rate("oracle"),
+        "success_rate_ci95": {p: result.interval(p) for p in POLICIES},
+        "learned_vs_oracle": _ratio(result.success_rate("learned"), result.success_rate("oracle")),
+        "episodes_completed": {p: len(result.episodes[p]) for p in POLICIES},
+        "episodes_requested": settings.episodes,
+        "episodes": [
+            {
+                "index": i,
+                "seed": seeds[i],
+                **{
+                    p: result.episodes[p][i].as_dict() if i < len(result.episodes[p]) else None
+                    for p in POLICIES
+                },
+            }
+            for i in range(attempted)
+        ],
+        "success_criterion": CRITERION.format(
+            radius=radius, steps=settings.max_steps, period=settings.control_period
+        ),
+        "policies": {p: WHERE[p] if result.ran[p] else "not run" for p in POLICIES},
+        "decision_latency": {p: result.latency(p) for p in POLICIES},
+        "timings_s": {k: round(v, 2) for k, v in result.timings_s.items()},
+        "settings": settings.as_dict(),
+        "model": {
+            "path": str(result.model.path),
+            "image_size": list(result.model.image_size),
+            "action_dim": result.model.action_dim,
+            "max_frames": result.model.max_frames,
+        },
+        "limits": limits(result),
+        "files": files or {},
+    }
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    return None if value is None or not reference else round(value / reference, 4)
+
+
+def limits(result: DemoResult) -> list[str]:
+    """What limits the figures, in sentences generated from this run."""
+    settings = result.settings
+    planner = settings.planner_values()
+    notes = []
+    for policy in POLICIES:
+        interval = result.interval(policy)
+        if interval is not None:
+            n = len(result.episodes[policy])
+            notes.append(
+                f"{policy}: {n} start/goal pairs; the 95% interval of its success rate is "
+                f"[{interval[0]:.2f}, {interval[1]:.2f}] (Wilson)."
+            )
+    learned = result.interval("learned")
+    for other in ("random", "oracle"):
+        interval = result.interval(other)
+        if learned and interval and learned[0] <= interval[1] and interval[0] <= learned[1]:
+            notes.append(
+                f"The learned and {other} intervals overlap: {len(result.episodes['learned'])} pairs cannot "
+                "tell their success rates apart."
+            )
+    notes.append(
+        f"Planner: CEM with population {planner.get('population')}, elites {planner.get('elites')}, "
+        f"{planner.get('iterations')} iterations, horizon {planner.get('horizon')}, "
+        f"{planner.get('denoise_steps')} denoising steps: chosen so that a run fits on 2 CPU cores; "
+        "DINO-WM's Reacher figure (0.92) used 300 candidates, 30 elites and 30 iterations on a GPU."
+    )
+    latency = result.latency("learned")
+    if latency is not None:
+        notes.append(
+            f"A learned decision took {latency['median_s']:.2f} s (median of {latency['decisions']}) "
+            "on this machine, which is what bounds the planner settings and the episode count."
+        )
+    height, width = result.model.image_size
+    notes.append(
+        f"The world model sees {height}x{width} px frames: the fingertip and target are a few pixels wide, "
+        "so the image cost is coarse near the goal (the oracle's rate shows what the cost and planner "
+        "allow with a perfect model)."
+    )
+    notes.append(
+        f"Budget: {settings.max_steps} steps of {settings.control_period} s; a full shoulder sweep takes "
+        f"~{round(3.1416 / (settings.max_joint_velocity * settings.control_period))} steps at the "
+        f"{settings.max_joint_velocity:g} rad/s limit."
+    )
+    if result.status != "complete":
+        notes.append(f"The run stopped early ({result.status}): only completed episodes are counted.")
+    return notes
+
+
+def markdown(report: dict) -> str:
+    rates = [
+        ("learned (ROS 2)", report["success_rate"], "learned"),
+        ("random", report["random_success_rate"], "random"),
+        ("oracle", report["oracle_success_rate"], "oracle"),
+    ]
+    lines = ["# vid2world demo: simulated reacher", ""]
+    lines.append(f"Status: **{report['status']}**" + (f": {report['error']}" if report["error"] else ""))
+    lines += ["", "| policy | success rate | 95% interval | episodes | median decision |"]
+    lines += ["|---|---|---|---|---|"]
+    for label, rate, policy in rates:
+        interval = report["success_rate_ci95"][policy]
+        latency = report["decision_latency"][policy]
+        cells = [
+            label,
+            "not run" if rate is None else f"{rate:.2f}",
+            "-" if interval is None else f"{interval[0]:.2f} - {interval[1]:.2f}",
+            str(report["episodes_completed"][policy]),
+            "-" if latency is None else f"{latency['median_s']:.3f} s",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Success: {report['success_criterion']}.", ""]
+    lines += [f"- **{p}**: {where}" for p, where in report["policies"].items()]
+    lines += ["", "## Episodes", "", "Steps to success (or the budget), final distance in cm.", ""]
+    lines += ["| # | seed | learned | random | oracle |", "|---|---|---|---|---|"]
+    for episode in report["episodes"]:
+        cells = []
+        for policy in POLICIES:
+            outcome = episode[policy]
+            if outcome is None:
+                cells.append("-")
+            else:
+                steps = outcome["steps"]
+                verdict = f"success in {steps}" if outcome["success"] else f"fail ({steps})"
+                cells.append(f"{verdict}, {100 * outcome['final_distance_m']:.1f} cm")
+        lines.append(f"| {episode['index'] + 1} | {episode['seed']} | " + " | ".join(cells) + " |")
+    files = report["files"]
+    if files.get("plot"):
+        lines += ["", f"![success rates and distances]({files['plot']})"]
+    if files.get("gifs"):
+        links = ", ".join(f"[{gif}]({gif})" for gif in files["gifs"])
+        lines += ["", f"GIFs (camera | imagined plan | goal): {links}"]
+    lines += ["", "## Settings", "", "```json", json.dumps(report["settings"], indent=2), "```"]
+    lines += ["", "## Timings", ""]
+    lines += [f"- {name}: {seconds:.1f} s" for name, seconds in report["timings_s"].items()]
+    lines += ["", "## What limits these figures", ""]
+    lines += [f"- {note}" for note in report["limits"]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: DemoResult, out: Path) -> dict:
+    """report.json, report.md, gifs/<policy>_<episode>.gif and success.png in `out`; the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gifs").mkdir(exist_ok=True)
+    gifs = []
+    for policy in POLICIES:
+        for record in result.episodes[policy]:
+            name = f"gifs/{policy}_{record.index + 1:02d}.gif"
+            write_episode_gif(record, out / name)
+            gifs.append(name)
+    plot = write_plot(
+        {p: result.success_rate(p) for p in POLICIES},
+        {p: [r.distances for r in result.episodes[p]] for p in POLICIES},
+        result.settings.max_steps,
+        result.success_radius_m,
+        out / "success.png",
+    )
+    files = {"report_json": "report.json", "report_md": "report.md", "plot": plot.name, "gifs": gifs}
+    report = summary(result, files)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report))
+    return report

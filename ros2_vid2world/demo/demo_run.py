@@ -1,0 +1,144 @@
+"""A whole demo run: the learned planner over ROS 2, then the random and oracle baselines, then the report.
+
+Faults are part of the run: when sim_node or planner_node dies (or stops answering), both are stopped,
+the result is marked `failed` with what happened, and the report keeps the episodes completed so far.
+Ctrl-C does the same and is re-raised. Bad input (the model, the config) raises ValueError before
+anything runs, or as soon as the planner node refuses the model, and writes no report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from .demo_report import write_report
+from .demo_result import DemoResult
+from .demo_settings import DemoSettings
+from .episode_record import EpisodeRecord
+from .model_check import ModelInfo, check_model
+from .node_processes import NodeFailure, NodeProcess, demo_domain_id
+
+STARTUP_TIMEOUT_S = 180.0  # the planner imports torch and loads the model; the CPU may be shared
+DECISION_TIMEOUT_S = 600.0  # one decision with heavy settings on a busy 2-core machine takes a minute
+
+Progress = Callable[[str], None]
+
+
+def run_demo(settings: DemoSettings, progress: Progress = lambda line: None) -> DemoResult:
+    """Run, write the report into settings.out, and return the result (status complete or failed).
+
+    Raises ValueError for bad input, KeyboardInterrupt after writing the report of an interrupted run.
+    """
+    planner = settings.planner_values()
+    model = check_model(settings.model_path, planner.get("history_frames", 4), planner.get("horizon", 4))
+    result = DemoResult(settings=settings, model=model)
+    started = time.perf_counter()
+    try:
+        _run_learned(settings, model, result, progress)
+        _run_baselines(settings, model, result, progress)
+        result.status = "complete"
+    except KeyboardInterrupt:
+        result.status = "interrupted"
+        _finish(result, started, progress)
+        raise
+    except NodeFailure as exc:  # a node died or stopped doing its part
+        result.status, result.error = "failed", str(exc)
+    _finish(result, started, progress)
+    return result
+
+
+def _finish(result: DemoResult, started: float, progress: Progress) -> None:
+    result.timings_s["total"] = time.perf_counter() - started
+    write_report(result, result.settings.out)
+    progress(f"report written to {result.settings.out / 'report.md'}")
+
+
+def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
+    from .episode_runner import RosEpisodeRunner, unused_domain_id
+
+    domain_id = unused_domain_id(demo_domain_id())
+    logs = settings.out / "logs"
+    processes: list[NodeProcess] = []
+    runner = None
+    started = time.perf_counter()
+    try:
+        # The planner first: its start-up (torch, the model) is the slow part, and while it is disabled
+        # no command can step the sim's own first episode.
+        planner = NodeProcess(
+            "planner_node", settings.config_path, {"model_path": str(model.path.resolve())}, logs, domain_id
+        )
+        processes.append(planner)
+        runner = RosEpisodeRunner(settings, domain_id, processes, model.image_size, DECISION_TIMEOUT_S)
+        state = runner.planner_state(STARTUP_TIMEOUT_S)
+        if state != "active":
+            reason = planner.last_log_line("configure failed") or f"it is {state}, not active"
+            raise ValueError(f"planner_node did not start: {reason} (log: {planner.log_path})")
+        runner.set_planner_enabled(False)
+        # Episodes end at the budget or the first success: the sim ignores commands after either.
+        episode_end = {"max_steps": settings.max_steps, "end_on_success": True}
+        sim = NodeProcess("sim_node", settings.config_path, episode_end, logs, domain_id)
+        processes.append(sim)
+        runner.wait_for_sim(STARTUP_TIMEOUT_S)
+        progress(
+            f"planner_node (pid {planner.pid}) and sim_node (pid {sim.pid}) up on ROS domain {domain_id} "
+            f"in {time.perf_counter() - started:.1f} s; logs in {logs}"
+        )
+        result.ran["learned"] = True
+        result.timings_s["startup"] = time.perf_counter() - started
+        for index, seed in enumerate(settings.seeds):
+            record = runner.run_episode(index, seed, settings.max_steps)
+            result.episodes["learned"].append(record)
+            progress(_episode_line(record, settings))
+    finally:
+        result.timings_s["learned"] = time.perf_counter() - started
+        if runner is not None:
+            runner.close()
+        for process in reversed(processes):
+            process.stop()
+
+
+def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
+    from ..planning.visual_planner import PlannerConfig
+    from ..sim.reacher_env import ReacherConfig, ReacherEnv
+    from .oracle_planner import OraclePlanner
+    from .random_policy import RandomPolicy
+    from .sim_episodes import run_sim_episode
+
+    sim = settings.sim_parameters
+    env = ReacherEnv(
+        ReacherConfig(
+            image_size=int(sim.get("image_size", 64)),
+            control_period=settings.control_period,
+            max_joint_velocity=settings.max_joint_velocity,
+            task=sim.get("task", "easy"),
+        )
+    )
+    result.success_radius_m = env.success_radius
+    low, high = settings.action_bounds()
+    policies = []
+    if settings.run_random:
+        policies.append(RandomPolicy(low, high))
+    if settings.run_oracle:
+        config = PlannerConfig(**settings.planner_values())
+        policies.append(OraclePlanner(config, model.image_size, low, high, settings.max_joint_velocity))
+    try:
+        for policy in policies:
+            started = time.perf_counter()
+            result.ran[policy.name] = True
+            try:
+                for index, seed in enumerate(settings.seeds):
+                    record = run_sim_episode(env, policy, index, seed, settings.max_steps)
+                    result.episodes[policy.name].append(record)
+                    progress(_episode_line(record, settings))
+            finally:
+                result.timings_s[policy.name] = time.perf_counter() - started
+    finally:
+        env.close()
+
+
+def _episode_line(record: EpisodeRecord, settings: DemoSettings) -> str:
+    outcome = f"success in {record.success_step} steps" if record.success else f"no success in {record.steps}"
+    return (
+        f"{record.policy} episode {record.index + 1}/{settings.episodes} (seed {record.seed}): {outcome}, "
+        f"final distance {100 * record.final_distance:.1f} cm, {record.wall_s:.1f} s"
+    )

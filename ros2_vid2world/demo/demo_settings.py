@@ -1,0 +1,161 @@
+"""What a demo run does: its settings, the two nodes' parameters (config/demo.yaml), the episode seeds.
+
+config/demo.yaml is a ROS 2 parameters file with one section per node, so `ros2 launch` (through
+launch/demo.launch.py) and `vid2world demo` start the nodes with the same settings, and the oracle
+reads its CEM settings from the planner's section.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+PACKAGE = "ros2_vid2world"
+SIM_NODE = "/reacher_sim"  # sim_node.NODE_NAME (test_demo_settings checks they agree)
+PLANNER_NODE = "/vid2world_planner"  # planner_node.NODE_NAME
+PLANNER_PREFIX = "planner."
+DEFAULT_EPISODES = 10
+# A full sweep of the shoulder (pi rad at 0.3 rad per 0.1 s step) takes ~11 steps; the arm often needs
+# both joints and a detour, so the budget is a bit more than twice that.
+DEFAULT_MAX_STEPS = 25
+# Mixed into every episode seed, so the demo's start/goal pairs are not the ones `vid2world collect`
+# draws from the same --seed for training data.
+DEMO_SEED_STREAM = 0x64656D6F
+
+
+def find_shared(relative: str) -> Path | None:
+    """A file or folder the package ships (config/demo.yaml, models/reacher): in the source tree, or
+    installed under share/ros2_vid2world (pip: <sys.prefix>/share; colcon: <install prefix>/share)."""
+    here = Path(__file__).resolve()
+    candidates = [here.parents[2] / relative, Path(sys.prefix) / "share" / PACKAGE / relative]
+    if len(here.parents) > 5:  # <prefix>/lib/pythonX.Y/site-packages/ros2_vid2world/demo/this file
+        candidates.append(here.parents[5] / "share" / PACKAGE / relative)
+    return next((path for path in candidates if path.exists()), None)
+
+
+def episode_seeds(seed: int, count: int) -> list[int]:
+    """`count` episode seeds drawn from `seed`; the first k are the same whatever `count` is."""
+    rng = np.random.default_rng([DEMO_SEED_STREAM, seed])
+    return [int(rng.integers(2**31)) for _ in range(count)]
+
+
+def node_parameters(config_path: Path) -> tuple[dict, dict]:
+    """(sim_node parameters, planner_node parameters) from a parameters file with a section per node."""
+    try:
+        document = yaml.safe_load(Path(config_path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"--config {str(config_path)!r} cannot be read: {exc}") from None
+    sections = []
+    for node in (SIM_NODE, PLANNER_NODE):
+        section = None
+        if isinstance(document, dict):
+            section = document.get(node, document.get(node.lstrip("/")))
+        if not isinstance(section, dict) or not isinstance(section.get("ros__parameters"), dict):
+            raise ValueError(
+                f"--config {str(config_path)!r} must have a `{node}: ros__parameters:` section."
+            )
+        sections.append(dict(section["ros__parameters"]))
+    return sections[0], sections[1]
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """One demo run.
+
+    model_path: the world-model folder the planner node loads; config_path: the parameters file;
+    out: the report folder; episodes: start/goal pairs; max_steps: control steps per episode;
+    seed: the seed the episode seeds are drawn from; run_random, run_oracle: the baselines.
+    """
+
+    model_path: Path
+    config_path: Path
+    out: Path
+    episodes: int = DEFAULT_EPISODES
+    max_steps: int = DEFAULT_MAX_STEPS
+    seed: int = 0
+    run_random: bool = True
+    run_oracle: bool = True
+    sim_parameters: dict = field(default_factory=dict)
+    planner_parameters: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name, low in (("episodes", 1), ("max_steps", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"--{name.replace('_', '-')} must be an integer >= {low}. Got {value!r}.")
+        sim_goal = self.sim_parameters.get("goal_image_topic")
+        planner_goal = self.planner_parameters.get("goal_image_topic")
+        if not sim_goal or sim_goal != planner_goal:
+            raise ValueError(
+                f"--config: the sim's and the planner's goal_image_topic must be set and equal. "
+                f"Got {sim_goal!r} and {planner_goal!r}."
+            )
+        if self.sim_parameters.get("mode", "lockstep") != "lockstep":
+            raise ValueError(
+                f"--config: the demo needs the sim in lockstep mode. Got {self.sim_parameters['mode']!r}."
+            )
+
+    @classmethod
+    def from_config(cls, config_path: Path, **values) -> DemoSettings:
+        sim, planner = node_parameters(config_path)
+        return cls(config_path=Path(config_path), sim_parameters=sim, planner_parameters=planner, **values)
+
+    @property
+    def seeds(self) -> list[int]:
+        return episode_seeds(self.seed, self.episodes)
+
+    @property
+    def control_period(self) -> float:
+        return float(self.sim_parameters.get("control_period", 0.1))
+
+    @property
+    def max_joint_velocity(self) -> float:
+        return float(self.sim_parameters.get("max_joint_velocity", 3.0))
+
+    @property
+    def goal_image_topic(self) -> str:
+        return self.sim_parameters["goal_image_topic"]
+
+    @property
+    def command_topic(self) -> str:
+        return self.planner_parameters.get("command_topic", "/forward_command_controller/commands")
+
+    def planner_values(self) -> dict:
+        """The planner.* parameters without prefix: PlannerConfig fields (the oracle uses them too)."""
+        return {
+            name[len(PLANNER_PREFIX) :]: value
+            for name, value in self.planner_parameters.items()
+            if name.startswith(PLANNER_PREFIX)
+        }
+
+    def action_bounds(self, action_dim: int = 2) -> tuple[list[float], list[float]]:
+        """(low, high) per joint from the planner's action_low/action_high (one value or one per joint)."""
+        bounds = []
+        for name, default in (("action_low", -1.0), ("action_high", 1.0)):
+            values = [float(v) for v in self.planner_parameters.get(name, [default])]
+            if len(values) == 1:
+                values = values * action_dim
+            if len(values) != action_dim or not all(math.isfinite(v) for v in values):
+                raise ValueError(f"--config: `{name}` must be 1 or {action_dim} finite values. Got {values}.")
+            bounds.append(values)
+        return bounds[0], bounds[1]
+
+    def as_dict(self) -> dict:
+        return {
+            "model_path": str(self.model_path),
+            "config_path": str(self.config_path),
+            "episodes": self.episodes,
+            "max_steps": self.max_steps,
+            "seed": self.seed,
+            "episode_seeds": self.seeds,
+            "control_period_s": self.control_period,
+            "planner": self.planner_values(),
+            "action_low": self.action_bounds()[0],
+            "action_high": self.action_bounds()[1],
+            "sim": {k: v for k, v in self.sim_parameters.items() if k != "goal_image_topic"},
+        }

@@ -1,0 +1,129 @@
+"""The ceiling: the learned planner's CEM with the simulator itself as the world model.
+
+Same optimiser (`planning.CEM`, same population, elites, iterations, horizon, momentum, std and seed),
+same warm start (the best sequence shifted by one step), same image cost (`GoalLatentCost`, with the
+planner's goal mode and blur, plus its action terms when their weights are set), scored in the
+model's pixel space: camera images rendered at the sim's size and resized to the model's exactly as
+the planner node resizes camera and goal images. Only the imagination differs: each candidate is
+rolled out in MuJoCo from the current state (ReacherEnv get_state / set_state), and only the frames
+the cost reads are rendered (the last one, for goal mode "final"). So the gap between oracle and
+learned planner is the world model's; the gap between oracle and 1.0 is the planner's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..planning.cem import CEM, CEMConfig, finite_costs
+from ..planning.costs import (
+    ActionMagnitudeCost,
+    ActionSmoothnessCost,
+    CompositeCost,
+    CostContext,
+    GoalLatentCost,
+)
+from ..planning.mpc import shift_sequence
+from ..planning.visual_planner import PlannerConfig
+from ..ros.image_decoding import resize_rgb
+from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
+
+
+class OraclePlanner:
+    """CEM-MPC over ReacherEnv rollouts; actions in rad/s within [low, high]."""
+
+    name = "oracle"
+
+    def __init__(
+        self,
+        config: PlannerConfig,
+        image_size: tuple[int, int],
+        low: list[float],
+        high: list[float],
+        max_joint_velocity: float,
+    ):
+        if config.action_repeat != 1:
+            raise ValueError(f"the oracle steps once per decision step: action_repeat must be 1. Got "
+                             f"{config.action_repeat}.")
+        self.config = config
+        self.image_size = tuple(image_size)
+        self.low, self.high = list(low), list(high)
+        self.max_joint_velocity = max_joint_velocity
+        self._cem: CEM | None = None
+        self._cost: CompositeCost | None = None
+        self._warm_start: torch.Tensor | None = None
+        self._previous_action: torch.Tensor | None = None
+
+    def model_frame(self, image: np.ndarray) -> torch.Tensor:
+        """uint8 [H, W, 3] camera image -> float [3, h, w] in [-1, 1] at the model's size."""
+        return images_to_unit_range(torch.from_numpy(resize_rgb(image, self.image_size).copy()))
+
+    def start(self, env, seed: int) -> None:
+        """A new episode: the goal from env.goal_image, a fresh CEM, no warm start."""
+        config = self.config
+        self._cem = CEM.from_config(
+            CEMConfig(
+                action_dim=len(self.low),
+                horizon=config.horizon,
+                population=config.population,
+                elites=config.elites,
+                iterations=config.iterations,
+                low=self.low,
+                high=self.high,
+                momentum=config.momentum,
+                init_std=config.init_std,
+                min_std=config.min_std,
+                seed=config.seed,
+            )
+        )
+        terms = [
+            GoalLatentCost(
+                self.model_frame(env.goal_image),
+                config.goal_mode,
+                config.goal_discount,
+                weight=config.goal_weight,
+                blur=config.goal_blur,
+            )
+        ]
+        if config.action_weight > 0:
+            terms.append(ActionMagnitudeCost(weight=config.action_weight))
+        if config.smoothness_weight > 0:
+            terms.append(ActionSmoothnessCost(weight=config.smoothness_weight))
+        self._cost = CompositeCost(terms)
+        self._warm_start = self._previous_action = None
+
+    @torch.no_grad()
+    def act(self, env) -> tuple[np.ndarray, np.ndarray]:
+        """(velocities [2] rad/s to execute now, uint8 [h, w, 3] the best plan's final simulated frame).
+
+        The environment is left in the state it was called in.
+        """
+        if self._cem is None:
+            raise RuntimeError("call start() before act().")
+        state = env.get_state()
+        winners: list[torch.Tensor] = []  # per CEM iteration, the best candidate's last frame
+        context = CostContext(previous_action=self._previous_action)
+
+        def score(candidates: torch.Tensor) -> torch.Tensor:
+            frames = torch.stack([self._rollout(env, state, sequence) for sequence in candidates.numpy()])
+            env.set_state(state)
+            costs, _ = self._cost(frames, candidates, context)
+            winners.append(frames[torch.argmin(finite_costs(costs)), -1])
+            return costs
+
+        _, info = self._cem.optimize(score, init_mean=self._warm_start)
+        sequence = info.best_sequence
+        self._warm_start = shift_sequence(sequence)
+        self._previous_action = sequence[0].clone()
+        return sequence[0].double().numpy(), unit_range_to_images(winners[info.best_iteration]).numpy()
+
+    def _rollout(self, env, state, sequence: np.ndarray) -> torch.Tensor:
+        """[H, A] rad/s from `state` -> [F, 3, h, w]: the last frame only (goal mode final), else all."""
+        env.set_state(state)
+        every_frame = self.config.goal_mode != "final"
+        frames = []
+        for step, action in enumerate(sequence):
+            env.advance(np.asarray(action, dtype=np.float64) / self.max_joint_velocity)
+            if every_frame or step == len(sequence) - 1:
+                frames.append(self.model_frame(env.render()))
+        return torch.stack(frames)

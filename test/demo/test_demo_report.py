@@ -1,0 +1,91 @@
+"""The report: rates and intervals from the episodes, JSON and Markdown that agree, GIFs and a plot, also
+for a run that stopped early."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ros2_vid2world.demo.demo_report import write_report
+from ros2_vid2world.demo.demo_result import DemoResult, wilson_interval
+from ros2_vid2world.demo.demo_settings import DemoSettings
+from ros2_vid2world.demo.episode_record import EpisodeRecord
+from ros2_vid2world.demo.model_check import ModelInfo
+
+from .conftest import SHIPPED_CONFIG
+
+
+def record(policy: str, index: int, success_step: int | None, steps: int) -> EpisodeRecord:
+    rng = np.random.default_rng(index)
+    frame = lambda: rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)  # noqa: E731
+    return EpisodeRecord(
+        policy=policy,
+        index=index,
+        seed=100 + index,
+        distances=list(np.linspace(0.2, 0.05, steps + 1)),
+        success_step=success_step,
+        steps=steps,
+        actions=[[1.0, -1.0]] * steps,
+        latencies_s=[0.5] * steps,
+        frames=[frame() for _ in range(steps + 1)],
+        imagined=[frame() for _ in range(steps)] + [None],
+        goal=frame(),
+    )
+
+
+def result(tmp_path: Path, status="complete", learned=2) -> DemoResult:
+    settings = DemoSettings.from_config(
+        SHIPPED_CONFIG, model_path=tmp_path, out=tmp_path / "out", episodes=2, max_steps=5
+    )
+    demo = DemoResult(settings, ModelInfo(tmp_path, 2, (32, 32), 6), status=status, success_radius_m=0.06)
+    demo.episodes["learned"] = [record("learned", 0, 3, 3), record("learned", 1, None, 5)][:learned]
+    demo.episodes["oracle"] = [record("oracle", 0, 2, 2), record("oracle", 1, 4, 4)]
+    demo.ran |= {"learned": True, "oracle": True}
+    return demo
+
+
+def test_report_files_agree_with_the_episodes(tmp_path):
+    report = write_report(result(tmp_path), tmp_path / "out")
+    out = tmp_path / "out"
+    assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
+    assert report["success_rate"] == 0.5 and report["oracle_success_rate"] == 1.0
+    assert report["random_success_rate"] is None and report["policies"]["random"] == "not run"
+    assert report["learned_vs_oracle"] == 0.5
+    assert report["episodes_completed"] == {"learned": 2, "random": 0, "oracle": 2}
+    assert [e["seed"] for e in report["episodes"]] == report["settings"]["episode_seeds"]
+    first = report["episodes"][0]
+    assert first["learned"]["success_step"] == 3 and first["random"] is None
+    assert first["oracle"]["final_distance_m"] == pytest.approx(0.05)
+    latency = report["decision_latency"]["learned"]
+    assert latency == {"median_s": 0.5, "mean_s": 0.5, "max_s": 0.5, "decisions": 8}
+    assert "0.060 m" in report["success_criterion"] and "5 control steps" in report["success_criterion"]
+    markdown = (out / "report.md").read_text()
+    assert "| learned (ROS 2) | 0.50 |" in markdown and "| random | not run |" in markdown
+    assert "| 1 | " in markdown and "success in 3, 5.0 cm" in markdown and "fail (5)" in markdown
+    assert sorted(report["files"]["gifs"]) == [
+        "gifs/learned_01.gif", "gifs/learned_02.gif", "gifs/oracle_01.gif", "gifs/oracle_02.gif"
+    ]  # fmt: skip
+    with Image.open(out / "gifs" / "learned_02.gif") as gif:
+        assert gif.n_frames == 6 and gif.size == (3 * 128, 128 + 2 * 16)
+    with Image.open(out / "success.png") as plot:
+        assert plot.size[0] > plot.size[1]
+
+
+def test_a_stopped_run_reports_what_it_completed(tmp_path):
+    demo = result(tmp_path, status="failed", learned=1)
+    demo.error = "planner_node was killed (SIGKILL) while the demo waited for decision 2"
+    report = write_report(demo, tmp_path / "out")
+    assert report["status"] == "failed" and "SIGKILL" in report["error"]
+    assert report["episodes_completed"]["learned"] == 1 and report["success_rate"] == 1.0
+    assert report["episodes"][1]["learned"] is None and report["episodes"][1]["oracle"] is not None
+    assert any("stopped early" in note for note in report["limits"])
+    assert "Status: **failed**: planner_node was killed" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_wilson_interval():
+    assert wilson_interval(0, 0) is None
+    low, high = wilson_interval(46, 50)  # DINO-WM's 0.92 over 50 pairs
+    assert low == pytest.approx(0.8116, abs=1e-3) and high == pytest.approx(0.9685, abs=1e-3)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
