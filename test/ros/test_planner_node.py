@@ -161,7 +161,9 @@ def test_a_planner_parameter_changes_at_runtime_without_a_stop(rig):
     )
     commands = rig.wait_for_commands(2, after=start)
     assert not any(is_hold(command) for command in commands)
-    assert "planner settings changed: {'population': 12}" in rig.process.output()
+    assert rig.probe.spin_until(
+        lambda: "planner settings changed: {'population': 12}" in rig.process.output()
+    )
 
 
 def test_invalid_and_read_only_parameter_changes_are_refused(rig):
@@ -176,7 +178,8 @@ def test_reset_service_drops_the_warm_start_and_planning_goes_on(rig):
     response = rig.probe.call(Trigger, f"{NODE}/reset", Trigger.Request())
     assert response.success, response.message
     rig.wait_for_commands(2, after=start)
-    assert "reset: warm start and history dropped" in rig.process.output()
+    # The node's log reaches its file asynchronously to the commands on DDS: wait for it too.
+    assert rig.probe.spin_until(lambda: "reset: warm start and history dropped" in rig.process.output())
 
 
 def test_disable_sends_one_hold_then_silence_and_enable_resumes(rig):
