@@ -34,7 +34,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float64, Float64MultiArray, Int32
 from std_srvs.srv import SetBool, Trigger
 
-from ..ros.image_decoding import resize_rgb
+from ..ros.image_decoding import decode_image_numpy, resize_rgb
 from ..sim import topics
 from .demo_settings import PLANNER_NODE, SIM_NODE, DemoSettings
 from .episode_record import EpisodeRecord
@@ -85,9 +85,13 @@ def stamp_ns(msg) -> int:
     return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
-def pixels(msg: Image) -> np.ndarray:
-    """rgb8 Image (as sim_node and planner_node publish it: no row padding) -> uint8 [h, w, 3]."""
-    return np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.width, 3).copy()
+def pixels(msg: Image) -> np.ndarray | None:
+    """Image -> uint8 [h, w, 3] RGB, or None for a malformed message, which is dropped (as the planner
+    node drops it) rather than ending the run."""
+    try:
+        return decode_image_numpy(msg)
+    except ValueError:
+        return None
 
 
 class RosEpisodeRunner:
@@ -142,14 +146,17 @@ class RosEpisodeRunner:
         )
 
     def _on_frame(self, msg: Image) -> None:
-        self._frames[stamp_ns(msg)] = pixels(msg)
+        if (frame := pixels(msg)) is not None:
+            self._frames[stamp_ns(msg)] = frame
 
     def _on_goal(self, msg: Image) -> None:
-        self._goals.append((stamp_ns(msg), pixels(msg)))
-        self._last_output = time.monotonic()
+        if (goal := pixels(msg)) is not None:
+            self._goals.append((stamp_ns(msg), goal))
+            self._last_output = time.monotonic()
 
     def _on_imagined(self, msg: Image) -> None:
-        self._imagined.append(pixels(msg))
+        if (imagined := pixels(msg)) is not None:
+            self._imagined.append(imagined)
 
     def _on_plan_cost(self, msg: Float64) -> None:
         self._decisions += 1
