@@ -223,7 +223,8 @@ def _play(node, bag: BagFile, config: ReplayConfig) -> ReplaySummary:
         )
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
     try:
         try:
             player.wait_for_subscribers(recorder)
@@ -243,6 +244,9 @@ def _play(node, bag: BagFile, config: ReplayConfig) -> ReplaySummary:
         if recorder:
             recorder.abort()
         executor.shutdown(timeout_sec=1.0)
+        # The node is destroyed and rclpy shut down next: a spin thread still inside the wait set
+        # then aborts the process at exit ("terminate called without an active exception").
+        spinner.join(timeout=5.0)
 
 
 def _raise_keyboard_interrupt(signum, frame):
