@@ -61,25 +61,16 @@ def tiny_model_path(tmp_path_factory) -> Path:
     return path
 
 
-class NodeProcess:
-    """`planner_node` started as its own process with a params file; output goes to a log file."""
+class LoggedNodeProcess:
+    """A node's console script run as its own process, all output to `<folder>/<name>.log`."""
 
-    def __init__(self, parameters: dict, folder: Path, name: str, ros_args: tuple[str, ...] = ()):
-        if not NODE_SCRIPT.exists():
-            pytest.skip(
-                f"{NODE_SCRIPT} is missing: pip install --no-deps --no-build-isolation --use-pep517 -e ."
-            )
-        params_file = folder / f"{name}.yaml"
-        params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": parameters}}))
+    def __init__(self, script: Path, arguments: list[str], folder: Path, name: str, env: dict[str, str]):
+        if not script.exists():
+            pytest.skip(f"{script} is missing: pip install --no-deps --no-build-isolation --use-pep517 -e .")
         self.log_path = folder / f"{name}.log"
         self._log = self.log_path.open("w")
-        # One torch thread: two cores are shared with other work, and oversubscribed OpenMP crawls.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
         self.process = subprocess.Popen(
-            [str(NODE_SCRIPT), "--ros-args", "--params-file", str(params_file), *ros_args],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
+            [str(script), *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env
         )
 
     def output(self) -> str:
@@ -99,6 +90,18 @@ class NodeProcess:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+class NodeProcess(LoggedNodeProcess):
+    """`planner_node` started as its own process with a params file; output goes to a log file."""
+
+    def __init__(self, parameters: dict, folder: Path, name: str, ros_args: tuple[str, ...] = ()):
+        params_file = folder / f"{name}.yaml"
+        params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": parameters}}))
+        # One torch thread: two cores are shared with other work, and oversubscribed OpenMP crawls.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+        arguments = ["--ros-args", "--params-file", str(params_file), *ros_args]
+        super().__init__(NODE_SCRIPT, arguments, folder, name, env)
 
 
 class RosProbe:
