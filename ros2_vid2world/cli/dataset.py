@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .bag_topic_arguments import add_bag_topic_arguments, episode_options
+
 
 def image_size(text: str) -> tuple[int, int]:
     """'HxW' -> (H, W), for --size."""
@@ -28,54 +30,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("bags", nargs="+", type=Path, metavar="BAG", help="rosbag2 folders")
     parser.add_argument("--out", type=Path, required=True, help="dataset folder to write")
-    parser.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
-    parser.add_argument("--joint-topic", help="sensor_msgs/JointState topic (joint positions per frame)")
-    parser.add_argument(
-        "--action-topic",
-        help="std_msgs/Float64MultiArray or trajectory_msgs/JointTrajectory topic "
-        "(default: actions are joint-position differences between frames)",
-    )
-    parser.add_argument(
-        "--trajectory-field",
-        choices=("positions", "velocities"),
-        default="positions",
-        help="which field of a JointTrajectory's first point is the action (default: positions)",
-    )
-    parser.add_argument("--fps", type=float, help="dataset frame rate (default: the camera's median rate)")
+    add_bag_topic_arguments(parser, fps_help="dataset frame rate (default: the camera's median rate)")
     parser.add_argument("--size", type=image_size, metavar="HxW", help="frame size (default: the camera's)")
-    parser.add_argument(
-        "--tolerance",
-        type=float,
-        metavar="S",
-        help="pairing window in seconds (default: half a camera period)",
-    )
-    parser.add_argument(
-        "--max-gap",
-        type=float,
-        metavar="S",
-        help="a pause longer than this starts a new episode (default: 5 camera periods)",
-    )
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bags.bag_episodes import EpisodeOptions
     from ..bags.dataset_from_bags import dataset_from_bags
 
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
-    options = EpisodeOptions(
-        image_topic=args.image_topic,
-        joint_topic=args.joint_topic,
-        action_topic=args.action_topic,
-        fps=args.fps,
-        size=args.size,
-        tolerance_s=args.tolerance,
-        max_gap_s=args.max_gap,
-        trajectory_field=args.trajectory_field,
-    )
+    options = episode_options(args, size=args.size)
     summary = dataset_from_bags(args.bags, args.out, options, progress=sys.stderr.isatty())
     if args.json:
         print(json.dumps(summary))

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .bag_topic_arguments import add_bag_topic_arguments, episode_options
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -20,16 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("bags", nargs="+", type=Path, metavar="BAG", help="rosbag2 folders")
     parser.add_argument("--model", type=Path, required=True, help="world-model folder")
     parser.add_argument("--out", type=Path, required=True, help="report folder to write")
-    parser.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
-    parser.add_argument("--joint-topic", help="sensor_msgs/JointState topic")
-    parser.add_argument(
-        "--action-topic",
-        help="Float64MultiArray or JointTrajectory topic (default: joint-position differences)",
-    )
-    parser.add_argument("--trajectory-field", choices=("positions", "velocities"), default="positions")
-    parser.add_argument("--fps", type=float, help="the rate the model steps at (default: the camera's)")
-    parser.add_argument("--tolerance", type=float, metavar="S", help="pairing window in seconds")
-    parser.add_argument("--max-gap", type=float, metavar="S", help="pause that starts a new episode")
+    add_bag_topic_arguments(parser, fps_help="the rate the model steps at (default: the camera's)")
     parser.add_argument(
         "--context", type=int, default=4, metavar="K", help="recorded frames given (default 4)"
     )
@@ -53,7 +46,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bags.bag_episodes import EpisodeOptions
     from ..bags.open_loop_eval import OpenLoopConfig
     from ..bags.planner_agreement import AgreementConfig
 
@@ -61,15 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
     if args.planner_starts < 0:
         raise ValueError(f"--planner-starts must be >= 0. Got {args.planner_starts}.")
-    options = EpisodeOptions(
-        image_topic=args.image_topic,
-        joint_topic=args.joint_topic,
-        action_topic=args.action_topic,
-        fps=args.fps,
-        tolerance_s=args.tolerance,
-        max_gap_s=args.max_gap,
-        trajectory_field=args.trajectory_field,
-    )
+    options = episode_options(args)
     open_loop = OpenLoopConfig(
         context=args.context,
         horizon=args.horizon,

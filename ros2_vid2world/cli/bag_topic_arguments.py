@@ -1,0 +1,51 @@
+"""The topic and pairing options that every command reading episodes from bags takes."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_bag_topic_arguments(parser: argparse.ArgumentParser, fps_help: str) -> None:
+    """--image-topic, --joint-topic, --action-topic, --trajectory-field, --fps, --tolerance, --max-gap."""
+    parser.add_argument("--image-topic", required=True, help="sensor_msgs/Image or CompressedImage topic")
+    parser.add_argument("--joint-topic", help="sensor_msgs/JointState topic (joint positions per frame)")
+    parser.add_argument(
+        "--action-topic",
+        help="std_msgs/Float64MultiArray or trajectory_msgs/JointTrajectory topic "
+        "(default: actions are joint-position differences between frames)",
+    )
+    parser.add_argument(
+        "--trajectory-field",
+        choices=("positions", "velocities"),
+        default="positions",
+        help="which field of a JointTrajectory's first point is the action (default: positions)",
+    )
+    parser.add_argument("--fps", type=float, help=fps_help)
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        metavar="S",
+        help="pairing window in seconds (default: half a camera period)",
+    )
+    parser.add_argument(
+        "--max-gap",
+        type=float,
+        metavar="S",
+        help="a pause longer than this starts a new episode (default: 5 camera periods)",
+    )
+
+
+def episode_options(args: argparse.Namespace, **extra):
+    """The `EpisodeOptions` those arguments describe (`extra`: e.g. size=)."""
+    from ..bags.bag_episodes import EpisodeOptions
+
+    return EpisodeOptions(
+        image_topic=args.image_topic,
+        joint_topic=args.joint_topic,
+        action_topic=args.action_topic,
+        fps=args.fps,
+        tolerance_s=args.tolerance,
+        max_gap_s=args.max_gap,
+        trajectory_field=args.trajectory_field,
+        **extra,
+    )
