@@ -16,7 +16,7 @@ from .planning.visual_planner import PlannerConfig, VisualPlanner
 from .world_model import causalize
 from .world_model.folder import WorldModelFolder
 from .world_model.noise_schedule import make_scheduler
-from .world_model.presets import base_unet_from_preset
+from .world_model.presets import PATCH_SIZES, base_unet_from_preset
 from .world_model.sampler import AutoregressiveSampler, SamplerConfig
 
 
@@ -54,7 +54,9 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
 def bench_folder(preset: str, action_dim: int = 2) -> WorldModelFolder:
     """A random-init world model of a preset architecture (v-prediction: its samples stay bounded)."""
     model = causalize(base_unet_from_preset(preset), action_dim=action_dim, prediction_type="v_prediction")
-    return WorldModelFolder(model.eval(), make_scheduler("v_prediction", rescale_betas_zero_snr=True))
+    return WorldModelFolder(
+        model.eval(), make_scheduler("v_prediction", rescale_betas_zero_snr=True), patch_size=PATCH_SIZES[preset]
+    )
 
 
 def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = None) -> dict:

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from ..world_model.causalize import causalize
     from ..world_model.folder import WorldModelFolder
     from ..world_model.noise_schedule import make_scheduler
-    from ..world_model.presets import base_unet_from_preset
+    from ..world_model.presets import PATCH_SIZES, base_unet_from_preset
 
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         beta_schedule=beta_schedule,
         rescale_betas_zero_snr=args.prediction_type == "v_prediction",
     )
-    folder = WorldModelFolder(model=model, scheduler=scheduler, vae=vae)
+    patch_size = 1 if args.base is not None else PATCH_SIZES[args.preset]
+    folder = WorldModelFolder(model=model, scheduler=scheduler, vae=vae, patch_size=patch_size)
     folder.save(args.out)
     manifest = folder.manifest()
     print(

@@ -67,6 +67,10 @@ class GoalLatentCost(CostTerm):
     raw distance wherever it is, so a short-horizon plan sees no progress; blurred, the distance
     shrinks as it comes closer (on the simulated reacher at 32x32, blur 2 made the distance fall along
     86% of straight joint-space paths to the goal, against 70% without).
+
+    patch_size: for models that see p x p pixel patches as channels (see `LatentCodec`), p: both
+    sides are unfolded to pixels first, so `blur` is in image pixels whatever the patch size (the
+    squared distance itself does not change: unfolding only rearranges values).
     """
 
     name = "goal_latent"
@@ -80,8 +84,12 @@ class GoalLatentCost(CostTerm):
         weight: float = 1.0,
         name: str | None = None,
         blur: float = 0.0,
+        patch_size: int = 1,
     ):
         super().__init__(weight, name)
+        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+            raise ValueError(f"`patch_size` must be an integer >= 1. Got {patch_size!r}.")
+        self.patch_size = patch_size
         if goal.ndim != 3:
             raise ValueError(f"`goal` must be a latent [C, h, w]. Got shape {list(goal.shape)}.")
         if mode not in self.MODES:
@@ -91,12 +99,15 @@ class GoalLatentCost(CostTerm):
         if not blur >= 0.0:
             raise ValueError(f"`blur` must be >= 0. Got {blur}.")
         self.blur = blur
+        self.goal_shape = goal.shape
         self.goal = self._blurred(goal[None, None])[0, 0]
         self.mode = mode
         self.discount = discount
 
     def _blurred(self, latents: torch.Tensor) -> torch.Tensor:
-        """Separable Gaussian over the last two dimensions of [N, H, C, h, w], edges replicated."""
+        """Separable Gaussian over the image plane of [N, H, C, h, w], edges replicated."""
+        if self.patch_size > 1:
+            latents = torch.nn.functional.pixel_shuffle(latents, self.patch_size)
         if self.blur == 0.0:
             return latents
         radius = max(1, round(3 * self.blur))
@@ -113,11 +124,11 @@ class GoalLatentCost(CostTerm):
     def cost(self, latents, candidates, context):
         if latents is None:
             raise ValueError("GoalLatentCost needs imagined latents [N, H, C, h, w]. Got None.")
-        expected = [candidates.shape[0], "H", *self.goal.shape]
+        expected = [candidates.shape[0], "H", *self.goal_shape]
         if (
             latents.ndim != 5
             or latents.shape[0] != candidates.shape[0]
-            or latents.shape[2:] != self.goal.shape
+            or latents.shape[2:] != self.goal_shape
         ):
             raise ValueError(
                 f"GoalLatentCost expected latents of shape {expected}. Got {list(latents.shape)}."

@@ -256,6 +256,7 @@ class VisualPlanner:
                     config.goal_discount,
                     weight=config.goal_weight,
                     blur=config.goal_blur,
+                    patch_size=self.folder.codec.patch_size,
                 )
             )
         if config.action_weight > 0:

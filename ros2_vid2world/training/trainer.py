@@ -22,9 +22,10 @@ from ..world_model import causalize
 from ..world_model.base_unet import load_base
 from ..world_model.diffusion_forcing import DiffusionForcingConfig, diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
+from ..world_model.latent_codec import LatentCodec
 from ..world_model.model import Vid2WorldModel
 from ..world_model.noise_schedule import make_scheduler
-from ..world_model.presets import base_unet_from_preset
+from ..world_model.presets import PATCH_SIZES, base_unet_from_preset
 from .base_diffusion import video_diffusion_loss
 from .checkpoint import latest_checkpoint, load_optimizer, load_state, save_checkpoint
 from .clips import ClipDataset, split_episodes
@@ -79,10 +80,12 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
             ema = EMAWeights(base, config.ema_decay)
             if latest is not None:
                 ema.model.load_state_dict(_load_model(latest, "ema", base=True).state_dict())
+            base_codec = model_codec(base.config, dataset)
 
             def pretrain_loss(model, batch, generator):
                 return video_diffusion_loss(
-                    model, scheduler, batch["frames"], config.prediction_type, generator=generator
+                    model, scheduler, base_codec.encode(batch["frames"]), config.prediction_type,
+                    generator=generator,
                 )
 
             summary["stages"]["pretrain"] = _run_stage(
@@ -102,11 +105,12 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         ema = EMAWeights(model, config.ema_decay)
         ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
     df_config = DiffusionForcingConfig(action_dropout=config.action_dropout)
+    codec = model_codec(model.unet.config, dataset)
 
     def transfer_loss(model, batch, generator):
         return diffusion_forcing_loss(
-            model, scheduler, batch["frames"], batch["actions"], df_config, generator=generator,
-            prediction_type=config.prediction_type,
+            model, scheduler, codec.encode(batch["frames"]), batch["actions"], df_config,
+            generator=generator, prediction_type=config.prediction_type,
         )
 
     summary["stages"]["transfer"] = _run_stage(
@@ -115,7 +119,8 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     if accelerator.is_main_process:
         WorldModelFolder(
-            model=ema.model, scheduler=scheduler, action_stats=dataset.action_stats
+            model=ema.model, scheduler=scheduler, action_stats=dataset.action_stats,
+            patch_size=codec.patch_size,
         ).save(config.out)
     accelerator.wait_for_everyone()
     metrics.close()
@@ -149,10 +154,12 @@ def export_latest(config: TrainConfig) -> dict:
         )
     dataset = EpisodeDataset(config.data)
     zero_snr = config.prediction_type == "v_prediction"
+    model = _load_model(latest, "ema", base=False).eval()
     WorldModelFolder(
-        model=_load_model(latest, "ema", base=False).eval(),
+        model=model,
         scheduler=make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr),
         action_stats=dataset.action_stats,
+        patch_size=model_codec(model.unet.config, dataset).patch_size,
     ).save(config.out)
     return {"out": str(config.out), "checkpoint": latest.name, "step": load_state(latest)["step"]}
 
@@ -226,7 +233,14 @@ def _batch(clips: ClipDataset, size: int, generator: torch.Generator, device) ->
 def _fresh_base(config: TrainConfig, dataset: EpisodeDataset) -> UNetSpatioTemporalConditionModel:
     """The preset architecture at the dataset's image size, randomly initialised."""
     base = base_unet_from_preset(config.preset, seed=config.seed)
+    patch = PATCH_SIZES[config.preset]
     height, width = dataset.image_size
+    if height % patch or width % patch:
+        raise ValueError(
+            f"--preset {config.preset} works on {patch}x{patch} pixel patches; the dataset's "
+            f"{height}x{width} frames do not divide into them."
+        )
+    height, width = height // patch, width // patch
     overrides = {
         "sample_size": height if height == width else [height, width],
         "num_frames": config.clip_frames,
@@ -249,17 +263,31 @@ def _transferred_model(config: TrainConfig, dataset: EpisodeDataset) -> Vid2Worl
         )
     else:
         base = _fresh_base(config, dataset)
-    size = base.config.sample_size
-    base_size = (size, size) if isinstance(size, int) else tuple(size)
-    if base_size != dataset.image_size or base.config.in_channels != 3:
-        raise ValueError(
-            f"--base expects {base.config.in_channels}-channel {base_size[0]}x{base_size[1]} frames; "
-            f"the dataset has 3-channel {dataset.image_size[0]}x{dataset.image_size[1]} frames."
-        )
+    model_codec(base.config, dataset)  # raises when the dataset's frames do not fit the base
     return causalize(
         base, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer,
         prediction_type=config.prediction_type, max_frames=config.clip_frames,
     )
+
+
+def model_codec(unet_config, dataset: EpisodeDataset) -> LatentCodec:
+    """The pixel codec mapping the dataset's 3-channel frames onto the U-Net's input: the identity, or
+    p x p patches when the U-Net takes 3 p^2 channels at 1/p of the image size.
+
+    Raises ValueError naming both shapes when no patch size fits.
+    """
+    size = unet_config["sample_size"]
+    model_h, model_w = (size, size) if isinstance(size, int) else tuple(size)
+    height, width = dataset.image_size
+    channels = unet_config["in_channels"]
+    patch = height // model_h
+    if patch < 1 or (model_h * patch, model_w * patch) != (height, width) or channels != 3 * patch**2:
+        raise ValueError(
+            f"--base expects {channels}-channel {model_h}x{model_w} frames; the dataset has 3-channel "
+            f"{height}x{width} frames, which fold to that only as p x p patches with 3 p^2 = {channels} "
+            f"and {model_h}p x {model_w}p = {height}x{width}."
+        )
+    return LatentCodec(patch_size=patch)
 
 
 def _load_model(checkpoint: Path, which: str, base: bool):

@@ -33,17 +33,22 @@ class WorldModelFolder:
     """What `vid2world causalize` and `vid2world train` write and what planners load.
 
     action_stats: optional per-dimension `mean` and `std` lists used to normalise actions into the
-    model's range (written by training from a dataset).
+    model's range (written by training from a dataset). patch_size: for pixel-space models, the side
+    of the pixel patches folded into channels (see `LatentCodec`).
     """
 
     model: Vid2WorldModel
     scheduler: SchedulerMixin
     vae: AutoencoderKL | AutoencoderKLTemporalDecoder | None = None
     action_stats: dict | None = field(default=None)
+    patch_size: int = 1
+
+    def __post_init__(self):
+        self._codec = LatentCodec(self.vae, self.patch_size)  # validates the pair
 
     @property
     def codec(self) -> LatentCodec:
-        return LatentCodec(self.vae)
+        return self._codec
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -61,6 +66,7 @@ class WorldModelFolder:
             "latent_channels": self.model.sample_channels,
             "latent_scale": self.codec.scaling_factor,
             "autoencoder": None if self.vae is None else type(self.vae).__name__,
+            "patch_size": self.patch_size,
             "prediction_type": self.model.config.prediction_type,
             "max_frames": self.model.config.max_frames,
             "action_stats": self.action_stats,
@@ -122,11 +128,15 @@ class WorldModelFolder:
                 .to(device, dtype)
                 .eval()
             )
+        patch_size = manifest.get("patch_size", 1)  # absent in folders written before patches existed
+        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+            raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
         folder = cls(
             model=model.to(device, dtype).eval(),
             scheduler=scheduler,
             vae=vae,
             action_stats=manifest.get("action_stats"),
+            patch_size=patch_size,
         )
         for key in ("action_dim", "image_size", "latent_channels", "prediction_type", "max_frames"):
             if folder.manifest()[key] != manifest.get(key):

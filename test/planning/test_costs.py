@@ -200,3 +200,17 @@ def test_goal_blur_makes_a_nearer_thin_object_cost_less():
 def test_goal_blur_must_not_be_negative():
     with pytest.raises(ValueError, match="`blur` must be >= 0"):
         GoalLatentCost(_bar(4), blur=-1.0)
+
+
+def test_goal_cost_on_pixel_patches_equals_the_cost_on_pixels():
+    goal = torch.rand(3, 16, 16)
+    frames = torch.rand(4, 2, 3, 16, 16)
+    candidates = torch.zeros(4, 2, 2)
+    unfold = torch.nn.functional.pixel_unshuffle
+    on_pixels = GoalLatentCost(goal, mode="discounted", blur=1.5).cost(frames, candidates, CostContext())
+    on_patches = GoalLatentCost(unfold(goal, 4), mode="discounted", blur=1.5, patch_size=4).cost(
+        unfold(frames, 4), candidates, CostContext()
+    )
+    torch.testing.assert_close(on_patches, on_pixels)
+    with pytest.raises(ValueError, match=r"expected latents of shape \[4, 'H', 48, 4, 4\]"):
+        GoalLatentCost(unfold(goal, 4), patch_size=4).cost(frames, candidates, CostContext())

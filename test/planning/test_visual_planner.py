@@ -91,3 +91,23 @@ def test_bad_inputs_are_named(folder):
         planner.update_config(goal_mode="best")
     with pytest.raises(ValueError, match="`low` must be <= `high`"):
         VisualPlanner(folder, PlannerConfig(**SMALL), low=[1.0, 1.0], high=[0.0, 2.0])
+
+
+def test_a_patch_model_plans_on_full_size_images_and_returns_full_size_frames():
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    from ros2_vid2world.world_model.presets import BASE_PRESETS
+
+    # 16x16 samples of 2x2 patches (12 channels): the planner takes and shows 32x32 images.
+    base = UNetSpatioTemporalConditionModel(**{**BASE_PRESETS["tiny"], "in_channels": 12, "out_channels": 12})
+    model = causalize(base, action_dim=2, prediction_type="v_prediction").eval()
+    folder = WorldModelFolder(model, make_scheduler("v_prediction", rescale_betas_zero_snr=True), patch_size=2)
+    planner = VisualPlanner(folder, PlannerConfig(**SMALL, goal_blur=1.0), low=[-1.0, -1.0], high=[1.0, 1.0])
+    assert planner.image_size == (32, 32)
+    rng = np.random.default_rng(0)
+    planner.set_goal(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    planner.observe(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    out = planner.plan(decode=True)
+    assert out.imagined.shape == (2, 32, 32, 3) and np.isfinite(out.cost)
+    with pytest.raises(ValueError, match="32, 32, 3"):
+        planner.observe(image(3))

@@ -115,3 +115,25 @@ def test_export_latest_writes_the_newest_checkpoints_ema(square_dataset, tmp_pat
     assert exported["step"] == 2
     for name, tensor in ema_weights(tmp_path / "model").items():
         torch.testing.assert_close(ema_weights(tmp_path / "copy")[name], tensor, rtol=0, atol=0)
+
+
+def test_a_patch_preset_trains_on_pixel_patches(square_dataset, tmp_path):
+    # The demo preset folds 4x4 pixel patches into 48 channels: 16x16 frames become 4x4 samples.
+    train(config(square_dataset, tmp_path / "model", preset="demo", pretrain_steps=1, steps=1))
+    folder = WorldModelFolder.load(tmp_path / "model")
+    assert folder.codec.patch_size == 4 and folder.image_size == (16, 16)
+    assert folder.model.sample_channels == 48 and folder.model.unet.config.sample_size == 4
+
+
+def test_a_base_whose_channels_fit_no_patch_size_is_refused(square_dataset, tmp_path):
+    from diffusers import UNetSpatioTemporalConditionModel
+
+    from ros2_vid2world.world_model.presets import BASE_PRESETS
+
+    # 8x8 samples of a 16x16 image would be 2x2 patches of 12 channels, not 8.
+    unet = UNetSpatioTemporalConditionModel(
+        **{**BASE_PRESETS["tiny"], "sample_size": 8, "in_channels": 8, "out_channels": 8}
+    )
+    unet.save_pretrained(tmp_path / "base8", safe_serialization=True)
+    with pytest.raises(ValueError, match="fold to that only as p x p patches with 3 p\\^2 = 8"):
+        train(config(square_dataset, tmp_path / "model", base=tmp_path / "base8"))

@@ -85,3 +85,26 @@ def test_weights_of_wrong_shape_are_refused(saved):
     )
     with pytest.raises((ValueError, RuntimeError)):
         WorldModelFolder.load(saved)
+
+
+def test_patch_size_round_trips_and_sets_the_image_size(tiny_model, tmp_path):
+    # The tiny model sees 16x16 samples: as 2x2 patches of 3 channels it would need 12 channels, but
+    # the folder only records the codec; the image size is the model's size times the patch side.
+    WorldModelFolder(model=tiny_model, scheduler=make_scheduler(), patch_size=2).save(tmp_path / "wm")
+    loaded = WorldModelFolder.load(tmp_path / "wm")
+    assert loaded.codec.patch_size == 2 and loaded.image_size == (32, 32)
+    assert json.loads((tmp_path / "wm" / MANIFEST).read_text())["patch_size"] == 2
+
+
+def test_a_folder_without_patch_size_is_pixel_space(saved):
+    manifest = json.loads((saved / MANIFEST).read_text())
+    del manifest["patch_size"]
+    (saved / MANIFEST).write_text(json.dumps(manifest))
+    assert WorldModelFolder.load(saved).codec.patch_size == 1
+
+
+def test_a_bad_patch_size_in_the_manifest_is_named(saved):
+    manifest = json.loads((saved / MANIFEST).read_text())
+    (saved / MANIFEST).write_text(json.dumps({**manifest, "patch_size": "4"}))
+    with pytest.raises(ValueError, match="patch_size must be an integer >= 1. Got '4'"):
+        WorldModelFolder.load(saved)

@@ -45,3 +45,24 @@ def test_image_range_round_trip():
     frames = images_to_unit_range(images)
     assert frames.shape == (2, 3, 4, 5) and frames.min() >= -1 and frames.max() <= 1
     assert torch.equal(unit_range_to_images(frames), images)
+
+
+def test_patch_codec_folds_pixel_patches_into_channels_losslessly():
+    frames = torch.rand(2, 3, 3, 8, 8) * 2 - 1
+    codec = LatentCodec(patch_size=4)
+    patches = codec.encode(frames)
+    assert patches.shape == (2, 3, 48, 2, 2) and codec.spatial_factor == 4
+    # Channel c * 16 + 4 i + j of patch (y, x) is pixel (4 y + i, 4 x + j) of channel c.
+    assert patches[1, 2, 1 * 16 + 4 * 3 + 2, 1, 0] == frames[1, 2, 1, 4 + 3, 0 + 2]
+    assert torch.equal(codec.decode(patches), frames)
+
+
+@pytest.mark.parametrize("patch_size", [0, 2.0, True])
+def test_bad_patch_sizes_are_refused(patch_size):
+    with pytest.raises(ValueError, match="`patch_size` must be an integer >= 1"):
+        LatentCodec(patch_size=patch_size)
+
+
+def test_patches_and_an_autoencoder_do_not_mix(vae):
+    with pytest.raises(ValueError, match="`patch_size` must be 1 with an autoencoder"):
+        LatentCodec(vae, patch_size=2)
