@@ -55,7 +55,9 @@ def bench_folder(preset: str, action_dim: int = 2) -> WorldModelFolder:
     """A random-init world model of a preset architecture (v-prediction: its samples stay bounded)."""
     model = causalize(base_unet_from_preset(preset), action_dim=action_dim, prediction_type="v_prediction")
     return WorldModelFolder(
-        model.eval(), make_scheduler("v_prediction", rescale_betas_zero_snr=True), patch_size=PATCH_SIZES[preset]
+        model.eval(),
+        make_scheduler("v_prediction", rescale_betas_zero_snr=True),
+        patch_size=PATCH_SIZES[preset],
     )
 
 

@@ -1,4 +1,4 @@
-"""Between camera images and the space the world model works in: pixels, pixel patches, or an autoencoder's latents."""
+"""Between camera images and the space the world model works in: pixels, pixel patches, or latents."""
 
 from __future__ import annotations
 

@@ -101,7 +101,9 @@ def test_a_patch_model_plans_on_full_size_images_and_returns_full_size_frames():
     # 16x16 samples of 2x2 patches (12 channels): the planner takes and shows 32x32 images.
     base = UNetSpatioTemporalConditionModel(**{**BASE_PRESETS["tiny"], "in_channels": 12, "out_channels": 12})
     model = causalize(base, action_dim=2, prediction_type="v_prediction").eval()
-    folder = WorldModelFolder(model, make_scheduler("v_prediction", rescale_betas_zero_snr=True), patch_size=2)
+    folder = WorldModelFolder(
+        model, make_scheduler("v_prediction", rescale_betas_zero_snr=True), patch_size=2
+    )
     planner = VisualPlanner(folder, PlannerConfig(**SMALL, goal_blur=1.0), low=[-1.0, -1.0], high=[1.0, 1.0])
     assert planner.image_size == (32, 32)
     rng = np.random.default_rng(0)
