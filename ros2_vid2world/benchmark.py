@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .planning.backends import make_imagination_engine
 from .planning.imagination import ImaginationEngine
 from .planning.onnx_engine import OrtImaginationEngine
 from .planning.visual_planner import PlannerConfig, VisualPlanner
@@ -86,6 +87,13 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         engine.set_history(history, history_actions, noise)
         return engine.imagine(candidates, noise)
 
+    bf16_engine = ImaginationEngine(model, scheduler, sampler_config, autocast_dtype=torch.bfloat16)
+
+    def run_bf16():
+        noise = torch.Generator().manual_seed(1)
+        bf16_engine.set_history(history, history_actions, noise)
+        return bf16_engine.imagine(candidates, noise)
+
     ort_engine = OrtImaginationEngine(model, scheduler, sampler_config, threads=torch.get_num_threads())
 
     def run_ort():
@@ -95,7 +103,7 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
 
     frames = settings.candidates * settings.horizon
     naive_s, engine_s = best_time(run_naive, settings.repeats), best_time(run_engine, settings.repeats)
-    ort_s = best_time(run_ort, settings.repeats)
+    ort_s, bf16_s = best_time(run_ort, settings.repeats), best_time(run_bf16, settings.repeats)
     with FlopCounterMode(display=False) as counter:
         run_engine()
     results = {
@@ -106,6 +114,11 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         "matmul_peak_gflops": matmul_peak_gflops(),
         "engine_gflops": counter.get_total_flops() / engine_s / 1e9,
         "plan_latency_ms": 1e3 * plan_latency_s(folder, settings),
+        # The same imagination with the model under bf16 autocast (AMX / AVX-512 BF16 where present).
+        "bf16_frames_per_s": frames / bf16_s,
+        "bf16_speedup": engine_s / bf16_s,
+        "bf16_max_abs_diff": float((run_bf16() - run_engine()).abs().max()),
+        "plan_latency_bf16_ms": 1e3 * plan_latency_s(folder, settings, precision="bf16"),
         # The same imagination (same inputs, same noise) with the denoiser in ONNX Runtime.
         "ort_frames_per_s": frames / ort_s,
         "ort_speedup": engine_s / ort_s,
@@ -117,7 +130,7 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
     return results
 
 
-def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings) -> float:
+def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings, precision: str = "fp32") -> float:
     """Wall time of one full CEM decision (set history, imagine every iteration, score, refit)."""
     config = PlannerConfig(
         population=settings.candidates,
@@ -128,7 +141,8 @@ def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings) -> float:
         guidance_scale=settings.guidance_scale,
         history_frames=settings.history_frames,
     )
-    planner = VisualPlanner(folder, config, low=-1.0, high=1.0)
+    engine = make_imagination_engine(folder, device=folder.model.device.type, precision=precision)
+    planner = VisualPlanner(folder, config, low=-1.0, high=1.0, engine=engine)
     rng = np.random.default_rng(0)
     size = (*folder.image_size, 3)
     planner.set_goal(rng.integers(0, 256, size, dtype=np.uint8))

@@ -27,9 +27,11 @@ class ImaginationEngine:
 
     The model runs on its own device and precision; the denoising loop runs on the model's device in
     the dtype of the history passed in, and noise is drawn on the generator's device, so a CPU
-    generator gives the same noise whatever the model runs on. `compile_model` wraps the cached
-    forward in `torch.compile`. Subclasses run the per-frame model calls elsewhere by overriding
-    `_start_rollout` (see `OrtImaginationEngine`).
+    generator gives the same noise whatever the model runs on. `autocast_dtype` (e.g. torch.bfloat16)
+    runs the model calls under `torch.autocast`: matrix products and convolutions in that precision,
+    normalisations and the denoising loop in fp32 (on CPUs with AMX or AVX-512 BF16 this is the fast
+    path). `compile_model` wraps the cached forward in `torch.compile`. Subclasses run the per-frame
+    model calls elsewhere by overriding `_start_rollout` (see `OrtImaginationEngine`).
     """
 
     def __init__(
@@ -38,6 +40,7 @@ class ImaginationEngine:
         scheduler: SchedulerMixin,
         config: SamplerConfig | None = None,
         compile_model: bool = False,
+        autocast_dtype: torch.dtype | None = None,
     ):
         self.model = model
         self.scheduler = scheduler
@@ -47,7 +50,11 @@ class ImaginationEngine:
                 f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
                 f"the model's {model.config.prediction_type!r}."
             )
-        self._forward_cached = torch.compile(model.forward_cached) if compile_model else model.forward_cached
+        forward = model.forward_cached
+        if autocast_dtype is not None:
+            forward = autocast(forward, next(model.parameters()).device.type, autocast_dtype)
+        self.autocast_dtype = autocast_dtype
+        self._forward_cached = torch.compile(forward) if compile_model else forward
         self._history: FrameCache | None = None
         self._frame_shape: tuple[int, ...] = ()
         self._dtype = torch.float32  # of the caller's frames: the denoising loop runs in it
@@ -158,6 +165,16 @@ class ImaginationEngine:
 
     def _levels(self, batch: int, frames: int, device: torch.device) -> torch.Tensor:
         return torch.full((batch, frames), self.config.history_timestep, dtype=torch.long, device=device)
+
+
+def autocast(fn, device_type: str, dtype: torch.dtype):
+    """`fn` run under torch.autocast(device_type, dtype)."""
+
+    def run(*args, **kwargs):
+        with torch.autocast(device_type, dtype=dtype):
+            return fn(*args, **kwargs)
+
+    return run
 
 
 class TorchRollout:

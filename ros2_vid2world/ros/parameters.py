@@ -22,6 +22,7 @@ IMAGE_TRANSPORTS = ("raw", "compressed")
 GOAL_DURABILITIES = ("volatile", "transient_local")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("torch", "onnxruntime")
+PRECISIONS = ("fp32", "fp16", "bf16")
 PLANNER_PREFIX = "planner."
 
 
@@ -111,6 +112,12 @@ SPECS: tuple[ParameterSpec, ...] = (
         "device", "auto", "Torch device: auto (cuda when available), cpu or cuda.", choices=DEVICES
     ),
     ParameterSpec("backend", "torch", "Inference backend: torch or onnxruntime.", choices=BACKENDS),
+    ParameterSpec(
+        "precision",
+        "fp32",
+        "backend torch: fp32; fp16 (CUDA only); bf16 (autocast; fast on CPUs with AMX/AVX-512 BF16).",
+        choices=PRECISIONS,
+    ),
     ParameterSpec(
         "onnx_model",
         "",
@@ -228,6 +235,7 @@ class NodeSettings:
     hold_mode: str
     device: str
     backend: str
+    precision: str
     onnx_model: str
     num_threads: int
     imagined_period: float
@@ -344,6 +352,7 @@ _SCALAR_SETTINGS = (
     "hold_mode",
     "device",
     "backend",
+    "precision",
     "onnx_model",
     "num_threads",
     "imagined_period",

@@ -43,15 +43,23 @@ def load_planner(settings: NodeSettings):
 
 
 def imagination_engine(settings: NodeSettings, folder, device: str):
-    """None for torch (the planner builds its own engine on the folder's device); for onnxruntime, the
-    planning library's ONNX Runtime engine. An empty `onnx_model` exports the model now (seconds when
-    small)."""
+    """None for torch in fp32 (the planner builds its own engine on the folder's device); the torch
+    engine in fp16/bf16; for onnxruntime, the planning library's ONNX Runtime engine. An empty
+    `onnx_model` exports the model now (seconds when small)."""
     if settings.backend == "torch":
-        return None
+        if settings.precision == "fp32":
+            return None
+        from ..planning.backends import make_imagination_engine
+
+        return make_imagination_engine(folder, device=device, precision=settings.precision)
     try:
         from ..planning.backends import make_imagination_engine
     except ImportError as exc:
         raise ValueError(f"`backend` 'onnxruntime' is not available here: {exc}") from None
+    if settings.precision != "fp32":
+        raise ValueError(
+            f"`precision` {settings.precision!r} applies to backend torch only; onnxruntime runs fp32."
+        )
     return make_imagination_engine(
         folder,
         backend="onnxruntime",

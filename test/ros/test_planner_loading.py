@@ -55,3 +55,17 @@ def test_joint_names_must_match_the_model_action_dimension(tiny_model_path):
 def test_planner_settings_must_fit_the_model_window(tiny_model_path):
     with pytest.raises(ValueError, match="window of 8 frames"):
         load_planner(settings(tiny_model_path, **{"planner.history_frames": 6, "planner.horizon": 4}))
+
+
+def test_bf16_precision_plans_under_autocast(tiny_model_path):
+    import torch
+
+    planner = load_planner(settings(tiny_model_path, precision="bf16"))
+    assert planner.engine.autocast_dtype == torch.bfloat16
+    assert plan_once(planner).shape == (2,)
+
+
+def test_a_reduced_precision_with_onnxruntime_is_refused(tiny_model_path):
+    pytest.importorskip("onnxruntime")
+    with pytest.raises(ValueError, match="`precision` 'bf16' applies to backend torch only"):
+        load_planner(settings(tiny_model_path, backend="onnxruntime", precision="bf16"))
