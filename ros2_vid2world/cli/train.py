@@ -36,6 +36,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--grad-clip", type=float, default=1.0)
     parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--action-dropout", type=float, default=0.2)
+    parser.add_argument(
+        "--clean-context-prob",
+        type=float,
+        default=0.0,
+        help="share of transfer clips noised as a planner sees them: a clean past, then noisy frames "
+        "(default 0: plain Diffusion Forcing)",
+    )
     parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction"], default="v_prediction")
     parser.add_argument(
         "--weight-transfer", choices=["extrapolative", "masked", "shift"], default="extrapolative"
@@ -71,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
         pretrain_steps=args.pretrain_steps, steps=args.steps, clip_frames=args.clip_frames,
         batch_size=args.batch_size, learning_rate=args.lr, pretrain_learning_rate=args.pretrain_lr,
         warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, ema_decay=args.ema_decay,
-        action_dropout=args.action_dropout, prediction_type=args.prediction_type,
+        action_dropout=args.action_dropout, clean_context_prob=args.clean_context_prob,
+        prediction_type=args.prediction_type,
         weight_transfer=args.weight_transfer, checkpoint_every=args.checkpoint_every,
         holdout_episodes=args.holdout_episodes, seed=args.seed,
     )

@@ -36,6 +36,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     action_dropout: float = 0.2
+    clean_context_prob: float = 0.0
     prediction_type: str = "v_prediction"
     weight_transfer: str = "extrapolative"
     checkpoint_every: int = 250
@@ -60,6 +61,10 @@ class TrainConfig:
         for name in ("learning_rate", "pretrain_learning_rate", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be > 0. Got {getattr(self, name)}.")
+        if not 0.0 <= self.action_dropout < 1.0:
+            raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
+        if not 0.0 <= self.clean_context_prob <= 1.0:
+            raise ValueError(f"`clean_context_prob` must be in [0, 1]. Got {self.clean_context_prob}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Got {self.ema_decay}.")
         if self.prediction_type not in PREDICTION_TYPES:

@@ -104,7 +104,9 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         model = _load_model(latest, "model", base=False)
         ema = EMAWeights(model, config.ema_decay)
         ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
-    df_config = DiffusionForcingConfig(action_dropout=config.action_dropout)
+    df_config = DiffusionForcingConfig(
+        action_dropout=config.action_dropout, clean_context_prob=config.clean_context_prob
+    )
     codec = model_codec(model.unet.config, dataset)
 
     def transfer_loss(model, batch, generator):

@@ -1,0 +1,70 @@
+"""The Diffusion Forcing loss: independent per-frame levels, optionally a share of clean-context clips."""
+
+import pytest
+import torch
+
+from ros2_vid2world.world_model.diffusion_forcing import DiffusionForcingConfig, diffusion_forcing_loss
+from ros2_vid2world.world_model.noise_schedule import make_scheduler
+
+from .conftest import random_inputs
+
+
+class LevelRecorder(torch.nn.Module):
+    """The tiny model, remembering the per-frame levels of each call."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model, self.levels = model, []
+
+    @property
+    def config(self):
+        return self.model.config
+
+    def forward(self, sample, timesteps, actions, action_mask=None):
+        self.levels.append(timesteps.clone())
+        return self.model(sample, timesteps, actions, action_mask=action_mask)
+
+
+def levels_seen(model, config, batch=64, frames=5):
+    recorder = LevelRecorder(model)
+    clean, _, actions = random_inputs(batch=batch, frames=frames)
+    with torch.no_grad():
+        diffusion_forcing_loss(
+            recorder, make_scheduler(), clean, actions, config, generator=torch.Generator().manual_seed(3)
+        )
+    return recorder.levels[0]
+
+
+def test_clean_context_clips_have_a_small_level_prefix_and_noisy_frames_after(tiny_model):
+    levels = levels_seen(tiny_model, DiffusionForcingConfig(clean_context_prob=1.0, context_timestep=20))
+    for row in levels:
+        small = (row <= 20).int()
+        prefix = int(torch.cumprod(small, 0).sum())  # leading frames at small levels
+        assert 1 <= prefix <= 5
+    # Every clip keeps at least its last frame at an independent level: across 64 clips some are high.
+    assert (levels[:, -1] > 500).any() and (levels[:, 0] <= 20).all()
+
+
+def test_without_clean_contexts_levels_are_independent_and_mostly_not_small(tiny_model):
+    levels = levels_seen(tiny_model, DiffusionForcingConfig())
+    assert (levels[:, 0] <= 20).float().mean() < 0.2
+
+
+def test_probability_zero_draws_nothing_extra(tiny_model):
+    # Old runs resume bit for bit: the default config takes exactly the random draws it always took.
+    default = levels_seen(tiny_model, DiffusionForcingConfig())
+    explicit = levels_seen(tiny_model, DiffusionForcingConfig(clean_context_prob=0.0, context_timestep=50))
+    assert torch.equal(default, explicit)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"clean_context_prob": 1.5}, r"`clean_context_prob` must be in \[0, 1\]. Got 1.5"),
+        ({"context_timestep": -1}, "`context_timestep` must be >= 0. Got -1"),
+        ({"action_dropout": 1.0}, r"`action_dropout` must be in \[0, 1\). Got 1.0"),
+    ],
+)
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DiffusionForcingConfig(**kwargs)
