@@ -122,17 +122,13 @@ class WorldModelFolder:
                     f"{manifest_path}: autoencoder must be one of {sorted(AUTOENCODERS)}. Got {name!r}."
                 )
             check_safetensors_only(path / "vae")
-            vae = (
-                AUTOENCODERS[name]
-                .from_pretrained(path / "vae", use_safetensors=True)
-                .to(device, dtype)
-                .eval()
-            )
+            vae = AUTOENCODERS[name].from_pretrained(path / "vae", use_safetensors=True)
+            vae = _moved(vae, device, dtype).eval()
         patch_size = manifest.get("patch_size", 1)  # absent in folders written before patches existed
         if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
             raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
         folder = cls(
-            model=model.to(device, dtype).eval(),
+            model=_moved(model, device, dtype).eval(),
             scheduler=scheduler,
             vae=vae,
             action_stats=manifest.get("action_stats"),
@@ -145,6 +141,13 @@ class WorldModelFolder:
                     f"{folder.manifest()[key]!r}."
                 )
         return folder
+
+
+def _moved(model, device, dtype: torch.dtype):
+    """The model on `device` in `dtype`; a dtype cast only when one is needed (diffusers warns on every
+    `to(dtype)` call, and the message would reach users of every command that loads a model)."""
+    model = model.to(device)
+    return model if dtype == torch.float32 else model.to(dtype)
 
 
 def replace_folder(staging: Path, target: Path) -> None:
