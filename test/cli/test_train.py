@@ -34,6 +34,15 @@ def test_a_missing_base_is_one_error_line(square_dataset, tmp_path, capsys):  # 
     assert "--base" in capsys.readouterr().err
 
 
+def test_a_clean_context_share_out_of_range_is_one_error_line(square_dataset, tmp_path, capsys):  # noqa: F811
+    code = main(["train", "--data", str(square_dataset), "--out", str(tmp_path / "m"),
+                 "--clean-context-prob", "2"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "`clean_context_prob` must be in [0, 1]. Got 2.0" in err[0]
+    assert not (tmp_path / "m").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
