@@ -43,6 +43,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="share of transfer clips noised as a planner sees them: a clean past, then noisy frames "
         "(default 0: plain Diffusion Forcing)",
     )
+    parser.add_argument(
+        "--terminal-prob",
+        type=float,
+        default=0.0,
+        help="in those clips, the share of noisy frames at the last (pure-noise) level, where sampling "
+        "starts (default 0)",
+    )
     parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction"], default="v_prediction")
     parser.add_argument(
         "--weight-transfer", choices=["extrapolative", "masked", "shift"], default="extrapolative"
@@ -79,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, learning_rate=args.lr, pretrain_learning_rate=args.pretrain_lr,
         warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, ema_decay=args.ema_decay,
         action_dropout=args.action_dropout, clean_context_prob=args.clean_context_prob,
+        terminal_prob=args.terminal_prob,
         prediction_type=args.prediction_type,
         weight_transfer=args.weight_transfer, checkpoint_every=args.checkpoint_every,
         holdout_episodes=args.holdout_episodes, seed=args.seed,

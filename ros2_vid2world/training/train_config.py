@@ -37,6 +37,7 @@ class TrainConfig:
     ema_decay: float = 0.999
     action_dropout: float = 0.2
     clean_context_prob: float = 0.0
+    terminal_prob: float = 0.0
     prediction_type: str = "v_prediction"
     weight_transfer: str = "extrapolative"
     checkpoint_every: int = 250
@@ -65,6 +66,8 @@ class TrainConfig:
             raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
         if not 0.0 <= self.clean_context_prob <= 1.0:
             raise ValueError(f"`clean_context_prob` must be in [0, 1]. Got {self.clean_context_prob}.")
+        if not 0.0 <= self.terminal_prob <= 1.0:
+            raise ValueError(f"`terminal_prob` must be in [0, 1]. Got {self.terminal_prob}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Got {self.ema_decay}.")
         if self.prediction_type not in PREDICTION_TYPES:

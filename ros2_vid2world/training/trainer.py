@@ -105,7 +105,9 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         ema = EMAWeights(model, config.ema_decay)
         ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
     df_config = DiffusionForcingConfig(
-        action_dropout=config.action_dropout, clean_context_prob=config.clean_context_prob
+        action_dropout=config.action_dropout,
+        clean_context_prob=config.clean_context_prob,
+        terminal_prob=config.terminal_prob,
     )
     codec = model_codec(model.unet.config, dataset)
 

@@ -22,17 +22,27 @@ class DiffusionForcingConfig:
     levels as usual. With independent levels alone, a frame rarely sees a clean past (all 5 earlier
     frames of a 6-frame clip below level 100 once in 10^5 clips), yet every imagined frame of a plan
     is predicted from one; 0 is the plain Diffusion Forcing of the paper.
+
+    terminal_prob: in those clips, the share of frames from the split on put at the last level (pure
+    noise under a zero-terminal-SNR schedule), where every sampled frame starts and where a
+    one-step sampler reads its whole prediction. There the input carries nothing, so whatever of it
+    reaches the output is error; with uniform levels that level is one draw in a thousand, and an
+    undertrained model lets the input noise through (measured on the reacher: prediction error
+    correlated -0.5 with the input noise).
     """
 
     action_dropout: float = 0.2
     clean_context_prob: float = 0.0
     context_timestep: int = 20
+    terminal_prob: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.action_dropout < 1.0:
             raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
         if not 0.0 <= self.clean_context_prob <= 1.0:
             raise ValueError(f"`clean_context_prob` must be in [0, 1]. Got {self.clean_context_prob}.")
+        if not 0.0 <= self.terminal_prob <= 1.0:
+            raise ValueError(f"`terminal_prob` must be in [0, 1]. Got {self.terminal_prob}.")
         if self.context_timestep < 0:
             raise ValueError(f"`context_timestep` must be >= 0. Got {self.context_timestep}.")
 
@@ -62,7 +72,7 @@ def diffusion_forcing_loss(
     num_timesteps = scheduler.config.num_train_timesteps
     timesteps = torch.randint(0, num_timesteps, (batch, frames), device=device, generator=generator)
     if config.clean_context_prob > 0 and frames > 1:
-        timesteps = _with_clean_contexts(timesteps, config, generator)
+        timesteps = _with_clean_contexts(timesteps, config, num_timesteps, generator)
     noise = torch.randn(clean.shape, device=device, dtype=clean.dtype, generator=generator)
     keep = torch.rand((batch, frames), device=device, generator=generator) >= config.action_dropout
 
@@ -74,13 +84,21 @@ def diffusion_forcing_loss(
 
 
 def _with_clean_contexts(
-    timesteps: torch.Tensor, config: DiffusionForcingConfig, generator: torch.Generator | None
+    timesteps: torch.Tensor,
+    config: DiffusionForcingConfig,
+    num_timesteps: int,
+    generator: torch.Generator | None,
 ) -> torch.Tensor:
-    """In a random `clean_context_prob` of the clips, the frames before a random split get small levels."""
+    """In a random `clean_context_prob` of the clips, the frames before a random split get small levels
+    and a `terminal_prob` share of the frames after it the last level."""
     batch, frames = timesteps.shape
     device = timesteps.device
     chosen = torch.rand(batch, device=device, generator=generator) < config.clean_context_prob
     split = torch.randint(1, frames, (batch, 1), device=device, generator=generator)
     small = torch.randint(0, config.context_timestep + 1, (batch, frames), device=device, generator=generator)
     before = torch.arange(frames, device=device)[None] < split
-    return torch.where(chosen[:, None] & before, small, timesteps)
+    timesteps = torch.where(chosen[:, None] & before, small, timesteps)
+    if config.terminal_prob > 0:
+        terminal = torch.rand((batch, frames), device=device, generator=generator) < config.terminal_prob
+        timesteps = torch.where(chosen[:, None] & ~before & terminal, num_timesteps - 1, timesteps)
+    return timesteps

@@ -45,6 +45,14 @@ def test_clean_context_clips_have_a_small_level_prefix_and_noisy_frames_after(ti
     assert (levels[:, -1] > 500).any() and (levels[:, 0] <= 20).all()
 
 
+def test_terminal_share_puts_noisy_frames_at_the_last_level(tiny_model):
+    config = DiffusionForcingConfig(clean_context_prob=1.0, terminal_prob=1.0)
+    levels = levels_seen(tiny_model, config)
+    for row in levels:
+        assert set(row.tolist()) <= set(range(21)) | {999}  # clean past, then pure noise
+        assert row[0] <= 20 and row[-1] == 999
+
+
 def test_without_clean_contexts_levels_are_independent_and_mostly_not_small(tiny_model):
     levels = levels_seen(tiny_model, DiffusionForcingConfig())
     assert (levels[:, 0] <= 20).float().mean() < 0.2
@@ -61,6 +69,7 @@ def test_probability_zero_draws_nothing_extra(tiny_model):
     "kwargs, message",
     [
         ({"clean_context_prob": 1.5}, r"`clean_context_prob` must be in \[0, 1\]. Got 1.5"),
+        ({"terminal_prob": -0.1}, r"`terminal_prob` must be in \[0, 1\]. Got -0.1"),
         ({"context_timestep": -1}, "`context_timestep` must be >= 0. Got -1"),
         ({"action_dropout": 1.0}, r"`action_dropout` must be in \[0, 1\). Got 1.0"),
     ],
