@@ -118,8 +118,8 @@ def test_export_latest_writes_the_newest_checkpoints_ema(square_dataset, tmp_pat
 
 
 def test_a_patch_preset_trains_on_pixel_patches(square_dataset, tmp_path):
-    # The demo preset folds 4x4 pixel patches into 48 channels: 16x16 frames become 4x4 samples.
-    train(config(square_dataset, tmp_path / "model", preset="demo", pretrain_steps=1, steps=1))
+    # The patch4 preset folds 4x4 pixel patches into 48 channels: 16x16 frames become 4x4 samples.
+    train(config(square_dataset, tmp_path / "model", preset="patch4", pretrain_steps=1, steps=1))
     folder = WorldModelFolder.load(tmp_path / "model")
     assert folder.codec.patch_size == 4 and folder.image_size == (16, 16)
     assert folder.model.sample_channels == 48 and folder.model.unet.config.sample_size == 4
