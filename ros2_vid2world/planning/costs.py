@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ..world_model.latent_codec import is_patch_size
+
 
 @dataclass
 class CostContext:
@@ -87,7 +89,7 @@ class GoalLatentCost(CostTerm):
         patch_size: int = 1,
     ):
         super().__init__(weight, name)
-        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+        if not is_patch_size(patch_size):
             raise ValueError(f"`patch_size` must be an integer >= 1. Got {patch_size!r}.")
         self.patch_size = patch_size
         if goal.ndim != 3:

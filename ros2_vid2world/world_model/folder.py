@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, DDIMScheduler, SchedulerMixin
 
-from .latent_codec import LatentCodec
+from .latent_codec import LatentCodec, is_patch_size
 from .model import Vid2WorldModel
 from .weights_on_disk import check_safetensors_only
 
@@ -125,7 +125,7 @@ class WorldModelFolder:
             vae = AUTOENCODERS[name].from_pretrained(path / "vae", use_safetensors=True)
             vae = _moved(vae, device, dtype).eval()
         patch_size = manifest.get("patch_size", 1)  # absent in folders written before patches existed
-        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+        if not is_patch_size(patch_size):
             raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
         folder = cls(
             model=_moved(model, device, dtype).eval(),

@@ -9,6 +9,11 @@ from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder
 SUPPORTED_AUTOENCODERS = (AutoencoderKL, AutoencoderKLTemporalDecoder)
 
 
+def is_patch_size(value) -> bool:
+    """An integer >= 1 (and not a bool, which Python counts as an integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 class LatentCodec:
     """Encodes frames [B, F, 3, H, W] in [-1, 1] to model space and back.
 
@@ -27,7 +32,7 @@ class LatentCodec:
                 f"`vae` must be None or one of {[c.__name__ for c in SUPPORTED_AUTOENCODERS]}. "
                 f"Got {type(vae).__name__}."
             )
-        if isinstance(patch_size, bool) or not isinstance(patch_size, int) or patch_size < 1:
+        if not is_patch_size(patch_size):
             raise ValueError(f"`patch_size` must be an integer >= 1. Got {patch_size!r}.")
         if vae is not None and patch_size != 1:
             raise ValueError(f"`patch_size` must be 1 with an autoencoder. Got {patch_size}.")
