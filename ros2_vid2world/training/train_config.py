@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..world_model.causal_conv import WEIGHT_TRANSFERS
+from ..world_model.diffusion_forcing import DiffusionForcingConfig
 from ..world_model.model import PREDICTION_TYPES
 
 
@@ -62,12 +63,7 @@ class TrainConfig:
         for name in ("learning_rate", "pretrain_learning_rate", "grad_clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be > 0. Got {getattr(self, name)}.")
-        if not 0.0 <= self.action_dropout < 1.0:
-            raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
-        if not 0.0 <= self.clean_context_prob <= 1.0:
-            raise ValueError(f"`clean_context_prob` must be in [0, 1]. Got {self.clean_context_prob}.")
-        if not 0.0 <= self.terminal_prob <= 1.0:
-            raise ValueError(f"`terminal_prob` must be in [0, 1]. Got {self.terminal_prob}.")
+        self.diffusion_forcing()  # the transfer loss's own config validates its three settings
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Got {self.ema_decay}.")
         if self.prediction_type not in PREDICTION_TYPES:
@@ -78,6 +74,14 @@ class TrainConfig:
             raise ValueError(
                 f"`weight_transfer` must be one of {list(WEIGHT_TRANSFERS)}. Got {self.weight_transfer!r}."
             )
+
+    def diffusion_forcing(self) -> DiffusionForcingConfig:
+        """The transfer stage's loss settings."""
+        return DiffusionForcingConfig(
+            action_dropout=self.action_dropout,
+            clean_context_prob=self.clean_context_prob,
+            terminal_prob=self.terminal_prob,
+        )
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..dataset import EpisodeDataset
 from ..world_model import causalize
 from ..world_model.base_unet import load_base
-from ..world_model.diffusion_forcing import DiffusionForcingConfig, diffusion_forcing_loss
+from ..world_model.diffusion_forcing import diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
 from ..world_model.latent_codec import LatentCodec
 from ..world_model.model import Vid2WorldModel
@@ -104,11 +104,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         model = _load_model(latest, "model", base=False)
         ema = EMAWeights(model, config.ema_decay)
         ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
-    df_config = DiffusionForcingConfig(
-        action_dropout=config.action_dropout,
-        clean_context_prob=config.clean_context_prob,
-        terminal_prob=config.terminal_prob,
-    )
+    df_config = config.diffusion_forcing()
     codec = model_codec(model.unet.config, dataset)
 
     def transfer_loss(model, batch, generator):
