@@ -40,11 +40,6 @@ class LatentCodec:
         self.patch_size = patch_size
 
     @property
-    def is_lossless(self) -> bool:
-        """True when decoding is exact and free (pixels or patches): costs may then compare pixels."""
-        return self.vae is None
-
-    @property
     def scaling_factor(self) -> float:
         return 1.0 if self.vae is None else float(self.vae.config.scaling_factor)
 
