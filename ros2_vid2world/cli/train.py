@@ -24,6 +24,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset folder (`vid2world dataset`)")
     parser.add_argument("--out", type=Path, required=True, help="world-model folder to write")
     parser.add_argument("--base", type=Path, help="pre-trained diffusers U-Net folder: skips stage (a)")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="world-model folder to fine-tune (e.g. models/reacher on a lab's own bags): skips stage (a), "
+        "keeps its action normalisation",
+    )
     parser.add_argument("--preset", choices=sorted(BASE_PRESETS), default="demo", help="architecture for (a)")
     parser.add_argument("--work-dir", type=Path, help="checkpoints and metrics (default: <out>.training)")
     parser.add_argument("--pretrain-steps", type=int, default=DEFAULTS["pretrain_steps"])
@@ -78,10 +84,13 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.base is not None and not args.base.is_dir():
-        raise ValueError(f"--base {str(args.base)!r} does not exist or is not a folder.")
+    for name in ("base", "init"):
+        path = getattr(args, name)
+        if path is not None and not path.is_dir():
+            raise ValueError(f"--{name} {str(path)!r} does not exist or is not a folder.")
     config = TrainConfig(
-        data=args.data, out=args.out, base=args.base, preset=args.preset, work_dir=args.work_dir,
+        data=args.data, out=args.out, base=args.base, init=args.init, preset=args.preset,
+        work_dir=args.work_dir,
         pretrain_steps=args.pretrain_steps, steps=args.steps, clip_frames=args.clip_frames,
         batch_size=args.batch_size, learning_rate=args.lr, pretrain_learning_rate=args.pretrain_lr,
         warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, ema_decay=args.ema_decay,

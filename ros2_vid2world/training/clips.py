@@ -29,15 +29,17 @@ class ClipDataset(Dataset):
     """Clips of `clip_frames` consecutive frames from one episode each.
 
     Items: `frames` [F, 3, H, W] float32 in [-1, 1] (the pixel-space model range) and `actions`
-    [F, A] float32 normalised with the dataset's action statistics (mean/std), the same
+    [F, A] float32 normalised with `action_stats` (mean/std; default: the dataset's own), the same
     normalisation the planner applies (it reads the statistics from the model folder).
     """
 
-    def __init__(self, dataset: EpisodeDataset, episodes: list[int], clip_frames: int):
+    def __init__(
+        self, dataset: EpisodeDataset, episodes: list[int], clip_frames: int, action_stats: dict | None = None
+    ):
         self.dataset = dataset
         self.clip_frames = clip_frames
         self.starts = dataset.clip_starts(clip_frames, episodes)
-        stats = dataset.action_stats
+        stats = action_stats or dataset.action_stats
         self.action_mean = np.asarray(stats["mean"], np.float32)
         self.action_std = np.asarray(stats["std"], np.float32)
 

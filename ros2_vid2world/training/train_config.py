@@ -19,11 +19,16 @@ class TrainConfig:
     it. Stage (b), `steps` of Diffusion Forcing with actions on the causalized model, is the
     Vid2World transfer. Checkpoints, metrics.csv and the pre-trained base go to `work_dir`
     (default: `<out>.training` beside `out`).
+
+    `init` (a world-model folder) fine-tunes an existing world model instead: stage (a) is skipped,
+    stage (b) starts from its weights, and its action normalisation is kept, so what it learned
+    about actions still holds on the new data.
     """
 
     data: Path
     out: Path
     base: Path | None = None
+    init: Path | None = None
     preset: str = "demo"
     work_dir: Path | None = None
     pretrain_steps: int = 2000
@@ -49,6 +54,9 @@ class TrainConfig:
     def __post_init__(self):
         self.data, self.out = Path(self.data), Path(self.out)
         self.base = None if self.base is None else Path(self.base)
+        self.init = None if self.init is None else Path(self.init)
+        if self.base is not None and self.init is not None:
+            raise ValueError("--base and --init exclude each other: an --init world model is already causal.")
         self.work_dir = self.out.parent / f"{self.out.name}.training" if self.work_dir is None else Path(
             self.work_dir
         )

@@ -49,8 +49,10 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     dataset = EpisodeDataset(config.data)
+    init = _init_folder(config, dataset)
+    action_stats = dataset.action_stats if init is None else init.action_stats
     train_episodes, holdout_episodes = split_episodes(dataset, config.holdout_episodes, config.clip_frames)
-    clips = ClipDataset(dataset, train_episodes, config.clip_frames)
+    clips = ClipDataset(dataset, train_episodes, config.clip_frames, action_stats)
     # v-prediction trains with zero terminal SNR (Vid2World's released config); epsilon cannot.
     zero_snr = config.prediction_type == "v_prediction"
     scheduler = make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr)
@@ -73,7 +75,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     started = time.perf_counter()
 
     if state["stage"] == "pretrain":
-        if config.base is not None or config.pretrain_steps == 0:
+        if config.base is not None or init is not None or config.pretrain_steps == 0:
             state = {"stage": "transfer", "step": 0}
         else:
             base = _fresh_base(config, dataset) if latest is None else _load_model(latest, "model", base=True)
@@ -98,7 +100,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
             state, latest = {"stage": "transfer", "step": 0}, None
 
     if latest is None:
-        model = _transferred_model(config, dataset)
+        model = _transferred_model(config, dataset) if init is None else init.model.train()
         ema = EMAWeights(model, config.ema_decay)
     else:
         model = _load_model(latest, "model", base=False)
@@ -119,8 +121,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     if accelerator.is_main_process:
         WorldModelFolder(
-            model=ema.model, scheduler=scheduler, action_stats=dataset.action_stats,
-            patch_size=codec.patch_size,
+            model=ema.model, scheduler=scheduler, action_stats=action_stats, patch_size=codec.patch_size
         ).save(config.out)
     accelerator.wait_for_everyone()
     metrics.close()
@@ -153,12 +154,13 @@ def export_latest(config: TrainConfig) -> dict:
             f"(latest: {latest.name if latest else 'none'})."
         )
     dataset = EpisodeDataset(config.data)
+    init = _init_folder(config, dataset)
     zero_snr = config.prediction_type == "v_prediction"
     model = _load_model(latest, "ema", base=False).eval()
     WorldModelFolder(
         model=model,
         scheduler=make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr),
-        action_stats=dataset.action_stats,
+        action_stats=dataset.action_stats if init is None else init.action_stats,
         patch_size=model_codec(model.unet.config, dataset).patch_size,
     ).save(config.out)
     return {"out": str(config.out), "checkpoint": latest.name, "step": load_state(latest)["step"]}
@@ -246,6 +248,33 @@ def _fresh_base(config: TrainConfig, dataset: EpisodeDataset) -> UNetSpatioTempo
         "num_frames": config.clip_frames,
     }
     return UNetSpatioTemporalConditionModel.from_config({**base.config, **overrides})
+
+
+def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFolder | None:
+    """The world model `--init` fine-tunes, checked against the dataset and the run's settings."""
+    if config.init is None:
+        return None
+    folder = WorldModelFolder.load(config.init)
+    where = f"--init {str(config.init)!r}"
+    if folder.vae is not None:
+        raise ValueError(f"{where} works in an autoencoder's latent space; training those from datasets "
+                         "is not supported yet: pass a pixel-space world model.")
+    model = folder.model.config
+    if model.action_dim != dataset.action_dim:
+        raise ValueError(f"{where} takes {model.action_dim}-dimensional actions; the dataset "
+                         f"{str(config.data)!r} has {dataset.action_dim}.")
+    if tuple(folder.image_size) != tuple(dataset.image_size):
+        raise ValueError(f"{where} sees {folder.image_size[0]}x{folder.image_size[1]} frames; the dataset "
+                         f"has {dataset.image_size[0]}x{dataset.image_size[1]}: rebuild it with "
+                         "`vid2world dataset --size`.")
+    if model.prediction_type != config.prediction_type:
+        raise ValueError(f"{where} predicts {model.prediction_type}; --prediction-type is "
+                         f"{config.prediction_type}.")
+    if folder.action_stats is None:
+        raise ValueError(f"{where} has no action_stats in its vid2world.json: its action units are unknown.")
+    if model.max_frames < config.clip_frames:
+        folder.model.register_to_config(max_frames=config.clip_frames)  # the window it is now trained on
+    return folder
 
 
 def _transferred_model(config: TrainConfig, dataset: EpisodeDataset) -> Vid2WorldModel:

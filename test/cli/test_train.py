@@ -71,3 +71,12 @@ def test_two_processes_train_in_step_and_agree(square_dataset, tmp_path):  # noq
     assert all(s["num_processes"] == 2 for s in summaries)
     assert summaries[0]["weights_checksum"] == summaries[1]["weights_checksum"]
     assert (tmp_path / "m" / "vid2world.json").is_file()
+
+
+def test_a_missing_init_model_is_one_error_line(square_dataset, tmp_path, capsys):  # noqa: F811
+    code = main(["train", "--data", str(square_dataset), "--out", str(tmp_path / "m"),
+                 "--init", str(tmp_path / "no_model")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "--init" in err[0] and "no_model" in err[0] and "does not exist" in err[0]
+    assert not (tmp_path / "m").exists()
