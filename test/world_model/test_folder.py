@@ -26,8 +26,11 @@ def test_save_load_round_trip_is_exact(tiny_model, saved):
     assert all(torch.equal(original[k], reloaded[k]) for k in original)
     sample, timesteps, actions = random_inputs()
     with torch.no_grad():
-        assert torch.equal(
-            tiny_model(sample, timesteps, actions).sample, loaded.model(sample, timesteps, actions).sample
+        # Bit-identical weights; the outputs agree to rounding (two module instances can get differently
+        # aligned buffers, and on some CPUs oneDNN then sums in another order).
+        torch.testing.assert_close(
+            loaded.model(sample, timesteps, actions).sample, tiny_model(sample, timesteps, actions).sample,
+            rtol=1e-5, atol=1e-6,
         )
     assert loaded.image_size == (16, 16) and loaded.action_stats == {"mean": [0, 0], "std": [1, 1]}
     assert loaded.scheduler.config.prediction_type == "epsilon"
