@@ -43,6 +43,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--ema-decay", type=float, default=0.999)
     parser.add_argument("--action-dropout", type=float, default=0.2)
     parser.add_argument(
+        "--action-lr-scale",
+        type=float,
+        default=1.0,
+        help="learning rate of the (new, zero-initialised) action embedding relative to --lr (default 1)",
+    )
+    parser.add_argument(
         "--clean-context-prob",
         type=float,
         default=0.0,
@@ -94,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
         pretrain_steps=args.pretrain_steps, steps=args.steps, clip_frames=args.clip_frames,
         batch_size=args.batch_size, learning_rate=args.lr, pretrain_learning_rate=args.pretrain_lr,
         warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, ema_decay=args.ema_decay,
-        action_dropout=args.action_dropout, clean_context_prob=args.clean_context_prob,
+        action_dropout=args.action_dropout, action_lr_scale=args.action_lr_scale,
+        clean_context_prob=args.clean_context_prob,
         terminal_prob=args.terminal_prob,
         prediction_type=args.prediction_type,
         weight_transfer=args.weight_transfer, checkpoint_every=args.checkpoint_every,

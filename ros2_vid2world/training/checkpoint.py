@@ -60,9 +60,34 @@ def load_state(path: Path) -> dict:
     return json.loads((path / "state.json").read_text())
 
 
-def load_optimizer(path: Path, optimizer: torch.optim.Optimizer) -> None:
+def load_optimizer(path: Path, optimizer: torch.optim.Optimizer, parameters: list | None = None) -> None:
+    """Restore `optimizer` from a checkpoint. `parameters` (the model's, in model order) lets a one-group
+    state, written before the action embedding had a group of its own, be split into `optimizer`'s groups."""
     rest = json.loads((path / "optimizer.json").read_text())
-    optimizer.load_state_dict(_unflatten_optimizer(load_file(path / "optimizer.safetensors"), rest))
+    state = _unflatten_optimizer(load_file(path / "optimizer.safetensors"), rest)
+    if len(state["param_groups"]) == 1 and len(optimizer.param_groups) > 1 and parameters is not None:
+        state = _split_groups(state, optimizer, parameters)
+    optimizer.load_state_dict(state)
+
+
+def _split_groups(state: dict, optimizer: torch.optim.Optimizer, parameters: list) -> dict:
+    """A one-group state (indices in model order) re-indexed for `optimizer`'s groups (indices group by
+    group); every group keeps its own learning rate, the rest of the settings come from the saved group."""
+    (saved,) = state["param_groups"]
+    in_model = {id(p): index for index, p in enumerate(parameters)}
+    groups, new_state, index = [], {}, 0
+    for group in optimizer.param_groups:
+        indices = []
+        for p in group["params"]:
+            if in_model[id(p)] in state["state"]:
+                new_state[index] = state["state"][in_model[id(p)]]
+            indices.append(index)
+            index += 1
+        initial = group.get("initial_lr", group["lr"])
+        # The saved group's place in the schedule, at this group's own base rate.
+        lr = saved["lr"] * initial / saved.get("initial_lr", saved["lr"])
+        groups.append({**saved, "lr": lr, "initial_lr": initial, "params": indices})
+    return {"state": new_state, "param_groups": groups}
 
 
 def _flatten_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:

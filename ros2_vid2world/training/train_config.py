@@ -42,6 +42,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     ema_decay: float = 0.999
     action_dropout: float = 0.2
+    action_lr_scale: float = 1.0
     clean_context_prob: float = 0.0
     terminal_prob: float = 0.0
     prediction_type: str = "v_prediction"
@@ -68,7 +69,7 @@ class TrainConfig:
                 raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
         if self.clip_frames < 2:
             raise ValueError(f"`clip_frames` must be >= 2. Got {self.clip_frames}.")
-        for name in ("learning_rate", "pretrain_learning_rate", "grad_clip"):
+        for name in ("learning_rate", "pretrain_learning_rate", "grad_clip", "action_lr_scale"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"`{name}` must be > 0. Got {getattr(self, name)}.")
         self.diffusion_forcing()  # the transfer loss's own config validates its three settings
