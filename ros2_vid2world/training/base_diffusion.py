@@ -37,5 +37,9 @@ def video_diffusion_loss(
     config = getattr(unet, "module", unet).config  # `unet` may be wrapped for data parallelism
     context = torch.zeros(batch, 1, config.cross_attention_dim, device=clean.device, dtype=clean.dtype)
     time_ids = torch.tensor(ADDED_TIME_IDS, device=clean.device, dtype=clean.dtype).expand(batch, -1)
+    if config.in_channels > clean.shape[2]:
+        # An image-to-video base (like Stable Video Diffusion) sees the clip's first frame, clean, in
+        # extra channels of every frame.
+        noisy = torch.cat([noisy, clean[:, :1].expand(-1, frames, -1, -1, -1)], dim=2)
     prediction = unet(noisy, timestep, encoder_hidden_states=context, added_time_ids=time_ids).sample
     return F.mse_loss(prediction.float(), target.float())

@@ -331,7 +331,9 @@ def model_codec(unet_config, dataset: EpisodeDataset) -> LatentCodec:
     size = unet_config["sample_size"]
     model_h, model_w = (size, size) if isinstance(size, int) else tuple(size)
     height, width = dataset.image_size
-    channels = unet_config["in_channels"]
+    # Frames go in and predictions come out with out_channels; an image-to-video base takes the
+    # conditioning frame in extra input channels on top.
+    channels = unet_config["out_channels"]
     patch = height // model_h
     if patch < 1 or (model_h * patch, model_w * patch) != (height, width) or channels != 3 * patch**2:
         raise ValueError(

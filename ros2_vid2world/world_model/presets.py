@@ -79,6 +79,33 @@ BASE_PRESETS: dict[str, dict] = {
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=24,
     ),
+    # patch2 as an image-to-video model, the way Stable Video Diffusion is one: the window's first
+    # frame enters every frame in 12 extra input channels, so what stays in place can be copied from
+    # it at full resolution instead of through the temporal layers. With one context frame (the
+    # planner's history_frames 1) that frame is the current camera image.
+    "patch2_i2v": dict(
+        sample_size=16,
+        in_channels=24,
+        out_channels=12,
+        num_frames=6,
+        down_block_types=[
+            "DownBlockSpatioTemporal",
+            "DownBlockSpatioTemporal",
+            "CrossAttnDownBlockSpatioTemporal",
+        ],
+        up_block_types=[
+            "CrossAttnUpBlockSpatioTemporal",
+            "UpBlockSpatioTemporal",
+            "UpBlockSpatioTemporal",
+        ],
+        block_out_channels=[32, 64, 64],
+        layers_per_block=1,
+        transformer_layers_per_block=1,
+        num_attention_heads=[1, 2, 2],
+        cross_attention_dim=32,
+        addition_time_embed_dim=8,
+        projection_class_embeddings_input_dim=24,
+    ),
     # 32x32 RGB seen as 8x8 patches of 4x4 pixels (48 channels, see `LatentCodec`), 2.6 M
     # parameters: the fast one. Measured on one core: 1.45 ms per frame in a batch of 64 and 0.26 s
     # per training step of 8 six-frame clips, against 10 ms and 1.2 s for "demo". But 64 channels
@@ -104,7 +131,7 @@ BASE_PRESETS: dict[str, dict] = {
 }
 
 
-PATCH_SIZES: dict[str, int] = {"tiny": 1, "demo": 1, "patch2": 2, "patch4": 4}
+PATCH_SIZES: dict[str, int] = {"tiny": 1, "demo": 1, "patch2": 2, "patch2_i2v": 2, "patch4": 4}
 
 
 def base_unet_from_preset(name: str, seed: int = 0) -> UNetSpatioTemporalConditionModel:

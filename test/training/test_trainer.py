@@ -203,3 +203,33 @@ def test_init_refuses_a_dataset_of_another_action_dimension(tmp_path, square_dat
 def test_init_and_base_exclude_each_other(square_dataset, tmp_path):
     with pytest.raises(ValueError, match="--base and --init exclude each other"):
         config(square_dataset, tmp_path / "m", base=tmp_path / "b", init=tmp_path / "i")
+
+
+def test_an_image_to_video_preset_trains_with_the_first_frame_in_extra_channels(square_dataset, tmp_path):
+    from ros2_vid2world.training.base_diffusion import video_diffusion_loss
+    from ros2_vid2world.world_model.noise_schedule import make_scheduler
+    from ros2_vid2world.world_model.presets import base_unet_from_preset
+
+    train(config(square_dataset, tmp_path / "model", preset="patch2_i2v", pretrain_steps=1, steps=1))
+    folder = WorldModelFolder.load(tmp_path / "model")
+    assert folder.codec.patch_size == 2 and folder.image_size == (16, 16)
+    assert folder.model.sample_channels == 12 and folder.model.unet.config.in_channels == 24
+
+    def first_layer_inputs(unet, run) -> torch.Tensor:
+        seen = []
+        handle = unet.conv_in.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+        with torch.no_grad():
+            run()
+        handle.remove()
+        return seen[0].unflatten(0, (1, -1))  # [1, F, 24, h, w]
+
+    # Stage (a): every frame gets the clean first frame; stage (b): the window's first frame as given.
+    clean = torch.randn(1, 3, 12, 8, 8)
+    base = base_unet_from_preset("patch2_i2v")
+    seen = first_layer_inputs(base, lambda: video_diffusion_loss(base, make_scheduler(), clean, "epsilon"))
+    assert all(torch.equal(seen[0, f, 12:], clean[0, 0]) for f in range(3))
+    sample = torch.randn(1, 3, 12, 8, 8)
+    model = folder.model
+    levels = torch.tensor([[20, 999, 999]])
+    seen = first_layer_inputs(model.unet, lambda: model(sample, levels, torch.zeros(1, 3, 2)))
+    assert all(torch.equal(seen[0, f, 12:], sample[0, 0]) for f in range(3))
