@@ -10,7 +10,7 @@ from ..world_model.frame_cache import FrameCache
 from ..world_model.guidance import guided_prediction
 from ..world_model.model import Vid2WorldModel
 from ..world_model.noise_schedule import add_noise, noise_to_level
-from ..world_model.sampler import SamplerConfig
+from ..world_model.sampler import ROLLOUTS, SamplerConfig
 
 
 class ImaginationEngine:
@@ -19,7 +19,8 @@ class ImaginationEngine:
     Because the model is causal, the history is the same for every candidate: `set_history` runs it
     through the model once and keeps, per layer, what later frames read from it (a `FrameCache`).
     `imagine` then generates only new frames, one at a time for all candidates together, with the
-    guidance pass in the same batch, and adds each finished frame to the candidates' own cache. One
+    guidance pass in the same batch, and adds each finished frame to the candidates' own cache (with
+    `SamplerConfig.rollout` "joint": all new frames together, one pass per denoising step). One
     history serves every `imagine` call (every CEM iteration) until the next `set_history`.
 
     It produces the frames `AutoregressiveSampler` produces for the same noise, as long as history
@@ -31,8 +32,11 @@ class ImaginationEngine:
     runs the model calls under `torch.autocast`: matrix products and convolutions in that precision,
     normalisations and the denoising loop in fp32 (on CPUs with AMX or AVX-512 BF16 this is the fast
     path). `compile_model` wraps the cached forward in `torch.compile`. Subclasses run the per-frame
-    model calls elsewhere by overriding `_start_rollout` (see `OrtImaginationEngine`).
+    model calls elsewhere by overriding `_start_rollout` (see `OrtImaginationEngine`) and list the
+    rollouts they can run in `ROLLOUTS`.
     """
+
+    ROLLOUTS = ROLLOUTS
 
     def __init__(
         self,
@@ -125,6 +129,8 @@ class ImaginationEngine:
         # Guidance doubles the batch: [conditional | the newest action dropped]; the history is shared.
         keep = torch.cat([kept, ~kept]) if guided else kept
         rollout = self._start_rollout(count)
+        if self.config.rollout == "joint":
+            return self._denoise_together(rollout, candidates, generator).to(output_device)
         imagined = []
         for step in range(horizon):
             action = candidates[:, step : step + 1]
@@ -148,6 +154,30 @@ class ImaginationEngine:
                 entering = add_noise(self.scheduler, sample, self._randn(sample.shape, generator), levels)
                 rollout.commit(entering, levels, action, kept)
         return torch.cat(imagined, dim=1).to(output_device)
+
+    def _denoise_together(self, rollout, candidates: torch.Tensor, generator) -> torch.Tensor:
+        """All H new frames in one window per denoising step (`SamplerConfig.rollout` "joint"); nothing is
+        committed, since no later frame reads these. [N, H, A] -> [N, H, C, h, w]."""
+        count, horizon = candidates.shape[:2]
+        device = self.device
+        guided = self.config.guidance_scale != 1.0
+        kept = torch.ones(count, horizon, dtype=torch.bool, device=device)
+        keep = torch.cat([kept, ~kept]) if guided else kept  # unconditional half: no new action
+        actions = candidates.repeat(2, 1, 1) if guided else candidates
+        scheduler = type(self.scheduler).from_config(self.scheduler.config)
+        scheduler.set_timesteps(self.config.num_inference_steps, device=device)
+        sample = self._randn((count, horizon, *self._frame_shape), generator)
+        for t in scheduler.timesteps:
+            model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
+            levels = t.to(device).expand(model_input.shape[0], horizon)
+            prediction = rollout.predict(model_input, levels, actions, keep)
+            if guided:
+                cond, uncond = prediction.chunk(2)
+                prediction = guided_prediction(
+                    cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
+                )
+            sample = scheduler.step(prediction, t, sample).prev_sample
+        return sample
 
     @property
     def device(self) -> torch.device:

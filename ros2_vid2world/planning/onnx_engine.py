@@ -191,6 +191,9 @@ class OrtImaginationEngine(ImaginationEngine):
             ) from exc
         check_session(self.session, model, self.layout, name)
 
+    # The exported denoiser takes one new frame per call.
+    ROLLOUTS = ("autoregressive",)
+
     @property
     def providers(self) -> list[str]:
         return self.session.get_providers()

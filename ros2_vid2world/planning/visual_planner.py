@@ -34,7 +34,7 @@ class PlannerConfig:
 
     population, elites, iterations: CEM (anchors.md); horizon: decision steps planned ahead;
     action_repeat: model steps per decision step; denoise_steps, guidance_scale, guidance_rescale,
-    history_timestep: the world model's sampler; history_frames: camera frames kept as context;
+    history_timestep, rollout: the world model's sampler; history_frames: camera frames kept as context;
     momentum, init_std, min_std: CEM refit (std as a fraction of the half-range of the bounds);
     *_weight: cost terms (goal image in latent space, action magnitude, smoothness, joint goal);
     goal_mode: score the final imagined frame or all of them discounted; seed: planning noise.
@@ -50,6 +50,7 @@ class PlannerConfig:
     guidance_rescale: float = 0.0
     history_timestep: int = 20
     history_frames: int = 4
+    rollout: str = "autoregressive"
     momentum: float = 0.1
     init_std: float = 1.0
     min_std: float = 0.05
@@ -82,6 +83,7 @@ class PlannerConfig:
             guidance_scale=self.guidance_scale,
             guidance_rescale=self.guidance_rescale,
             history_timestep=self.history_timestep,
+            rollout=self.rollout,
         )
 
 
@@ -217,6 +219,11 @@ class VisualPlanner:
             raise ValueError(
                 f"history_frames ({config.history_frames}) + horizon x action_repeat ({model_steps}) "
                 f"must fit the model's window of {window} frames."
+            )
+        if config.rollout not in self.engine.ROLLOUTS:
+            raise ValueError(
+                f"`rollout` {config.rollout!r} is not available with {type(self.engine).__name__}: "
+                f"it runs {list(self.engine.ROLLOUTS)}."
             )
         cem = CEMConfig(
             action_dim=self.action_dim,

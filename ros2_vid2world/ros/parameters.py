@@ -23,6 +23,7 @@ GOAL_DURABILITIES = ("volatile", "transient_local")
 DEVICES = ("auto", "cpu", "cuda")
 BACKENDS = ("torch", "onnxruntime")
 PRECISIONS = ("fp32", "fp16", "bf16")
+ROLLOUTS = ("autoregressive", "joint")  # world_model.sampler.ROLLOUTS (test_parameters checks they agree)
 PLANNER_PREFIX = "planner."
 
 
@@ -164,6 +165,14 @@ SPECS: tuple[ParameterSpec, ...] = (
         value_range=(0.0, 100.0),
     ),
     ParameterSpec(
+        "planner.rollout",
+        "autoregressive",
+        "How the horizon is imagined: autoregressive (one frame at a time, the paper's inference) or joint "
+        "(all frames in one window per denoising step: fewer model passes; torch backend only).",
+        dynamic=True,
+        choices=ROLLOUTS,
+    ),
+    ParameterSpec(
         "planner.history_frames",
         4,
         "Camera frames kept as context (history_frames + horizon must fit the model's window).",
@@ -302,6 +311,10 @@ def validate_changes(changes: Mapping[str, Any], current: Mapping[str, Any], win
     planner_changes = planner_values(changes)
     if planner_changes:
         check_planner_values(planner_values(current) | planner_changes, window)
+        if planner_changes.get("rollout") == "joint" and current.get("backend") == "onnxruntime":
+            raise ValueError(
+                "`planner.rollout` 'joint' needs the torch backend: the ONNX denoiser takes one frame a call."
+            )
 
 
 def planner_config(values: Mapping[str, Any]):

@@ -11,6 +11,8 @@ from .guidance import guidance_action_mask, guided_prediction
 from .model import Vid2WorldModel
 from .noise_schedule import noise_to_level
 
+ROLLOUTS = ("autoregressive", "joint")
+
 
 @dataclass
 class SamplerConfig:
@@ -20,14 +22,23 @@ class SamplerConfig:
     guidance_scale: s in eps_u + s (eps_c - eps_u); 1 disables causal action guidance.
     guidance_rescale: CFG rescale factor in [0, 1]; 0 disables.
     history_timestep: the small noise level given to context frames (paper: 20 of 1000).
+    rollout: "autoregressive" generates the new frames one at a time, each from the finished ones
+        before it (the paper's inference). "joint" denoises them together in one window, each at the
+        same level and conditioned on its own action, the way Diffusion Forcing also trains (a clean
+        past, noisy futures): one model pass per denoising step for the whole horizon, instead of one
+        per frame plus a pass that re-encodes each finished frame as context. There causal action
+        guidance drops the actions of all new frames in the unconditional half, not only the newest.
     """
 
     num_inference_steps: int = 50
     guidance_scale: float = 2.5
     guidance_rescale: float = 0.0
     history_timestep: int = 20
+    rollout: str = "autoregressive"
 
     def __post_init__(self):
+        if self.rollout not in ROLLOUTS:
+            raise ValueError(f"`rollout` must be one of {list(ROLLOUTS)}. Got {self.rollout!r}.")
         if self.num_inference_steps < 1:
             raise ValueError(f"`num_inference_steps` must be >= 1. Got {self.num_inference_steps}.")
         if self.guidance_scale < 0:
@@ -86,6 +97,8 @@ class AutoregressiveSampler:
         history_actions = history_actions.expand(batch, -1, -1)
         all_actions = torch.cat([history_actions, actions], dim=1).to(history.dtype)
         context = self._as_history(history, generator).expand(batch, -1, -1, -1, -1)
+        if self.config.rollout == "joint":
+            return self._denoise_together(context, all_actions, actions.shape[1], generator)
         window = self.model.config.max_frames - 1
         imagined = []
         for _ in range(actions.shape[1]):
@@ -126,6 +139,45 @@ class AutoregressiveSampler:
                 cond, uncond = prediction.chunk(2)
                 prediction = guided_prediction(
                     cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
+                )
+            sample = scheduler.step(prediction, t, sample).prev_sample
+        return sample
+
+    def _denoise_together(
+        self, context: torch.Tensor, all_actions: torch.Tensor, count: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
+        """Context [B, P, C, H, W] + all_actions [B, P-1+N, A] -> the N new frames [B, N, C, H, W], denoised
+        together in one window."""
+        batch, past = context.shape[:2]
+        frames = past + count
+        if frames > self.model.config.max_frames:
+            raise ValueError(
+                f"rollout 'joint' needs history ({past} frames) + horizon ({count}) within the model's "
+                f"window of {self.model.config.max_frames} frames."
+            )
+        scheduler = type(self.scheduler).from_config(self.scheduler.config)
+        scheduler.set_timesteps(self.config.num_inference_steps, device=context.device)
+        window_actions = torch.cat([all_actions, all_actions[:, -1:]], dim=1)  # the last slot leads nowhere
+        mask = torch.ones(batch, frames, dtype=torch.bool, device=context.device)
+        guided = self.config.guidance_scale != 1.0
+        if guided:
+            uncond = mask.clone()
+            uncond[:, past - 1 :] = False  # the actions that lead to new frames
+            window_actions, mask = window_actions.repeat(2, 1, 1), torch.cat([mask, uncond])
+        history_levels = torch.full(
+            (mask.shape[0], past), self.config.history_timestep, dtype=torch.long, device=context.device
+        )
+        window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
+        shape = (batch, count, *context.shape[2:])
+        sample = torch.randn(shape, generator=generator, device=context.device, dtype=context.dtype)
+        for t in scheduler.timesteps:
+            model_input = torch.cat([window_context, sample.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
+            levels = torch.cat([history_levels, t.expand(mask.shape[0], count).to(history_levels)], dim=1)
+            prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, past:]
+            if guided:
+                cond, uncond_prediction = prediction.chunk(2)
+                prediction = guided_prediction(
+                    cond, uncond_prediction, self.config.guidance_scale, self.config.guidance_rescale
                 )
             sample = scheduler.step(prediction, t, sample).prev_sample
         return sample

@@ -114,3 +114,17 @@ def test_compiled_engine_keeps_parity(folder, monkeypatch):
     expected = imagine(make_imagination_engine(folder, config=config, device="cpu"))
     got = imagine(make_imagination_engine(folder, config=config, device="cpu", compile=True))
     assert (got - expected).abs().max() < 1e-4
+
+
+def test_the_onnx_backend_refuses_the_joint_rollout_by_name(folder):
+    # The exported denoiser takes one new frame per call; a joint rollout feeds the whole horizon.
+    from ros2_vid2world.planning.visual_planner import PlannerConfig, VisualPlanner
+
+    engine = make_imagination_engine(folder, backend="onnxruntime", threads=1)
+    planner = VisualPlanner(folder, PlannerConfig(history_frames=2, horizon=2), -1.0, 1.0, engine=engine)
+    with pytest.raises(ValueError, match="`rollout` 'joint' is not available with OrtImaginationEngine"):
+        planner.update_config(rollout="joint")
+    assert planner.config.rollout == "autoregressive"  # the planner keeps its settings
+    torch_planner = VisualPlanner(folder, PlannerConfig(history_frames=2, horizon=2), -1.0, 1.0)
+    torch_planner.update_config(rollout="joint")
+    assert torch_planner.engine.config.rollout == "joint"

@@ -95,3 +95,49 @@ def test_bad_inputs_are_named(model):
         engine.imagine(candidates[..., :1])
     with pytest.raises(ValueError, match="exceeds the model's window of 8 frames"):
         engine.imagine(torch.zeros(2, 5, 2))
+
+
+@pytest.mark.parametrize("guidance_scale, past", [(1.0, 4), (2.5, 4), (2.5, 1)])
+def test_joint_rollout_matches_the_full_window_sampler(model, guidance_scale, past):
+    config = SamplerConfig(num_inference_steps=3, guidance_scale=guidance_scale, rollout="joint")
+    scheduler = make_scheduler("v_prediction", rescale_betas_zero_snr=True)
+    history, history_actions, candidates = problem(past=past)
+    naive = AutoregressiveSampler(model, scheduler, config).rollout(
+        history, history_actions, candidates, generator=torch.Generator().manual_seed(11)
+    )
+    engine = ImaginationEngine(model, scheduler, config)
+    generator = torch.Generator().manual_seed(11)
+    engine.set_history(history, history_actions, generator)
+    joint = engine.imagine(candidates, generator)
+    assert joint.shape == naive.shape == (3, 4, 3, 16, 16)
+    assert (joint - naive).abs().max() < 1e-3
+    assert (naive[0] - naive[1]).abs().max() > 1e-2
+
+
+def test_joint_rollout_is_causal_in_the_candidate_actions(model):
+    engine = ImaginationEngine(
+        model,
+        make_scheduler("v_prediction", rescale_betas_zero_snr=True),
+        SamplerConfig(num_inference_steps=2, guidance_scale=2.5, rollout="joint"),
+    )
+    history, history_actions, candidates = problem()
+    changed = candidates.clone()
+    changed[:, 2:] += 1.0  # actions leading to new frames 2 and 3
+    results = []
+    for actions in (candidates, changed):
+        engine.set_history(history, history_actions, torch.Generator().manual_seed(0))
+        results.append(engine.imagine(actions, torch.Generator().manual_seed(5)))
+    torch.testing.assert_close(results[1][:, :2], results[0][:, :2], rtol=1e-5, atol=1e-5)
+    assert (results[1][:, 2:] - results[0][:, 2:]).abs().max() > 1e-2
+
+
+def test_joint_rollout_needs_the_whole_horizon_in_the_window(model):
+    sampler = AutoregressiveSampler(
+        model, make_scheduler("v_prediction", rescale_betas_zero_snr=True),
+        SamplerConfig(num_inference_steps=1, rollout="joint"),
+    )
+    history, history_actions, candidates = problem(past=4, horizon=5)  # 9 frames, the window is 8
+    with pytest.raises(ValueError, match="rollout 'joint' needs history \\(4 frames\\) \\+ horizon \\(5\\)"):
+        sampler.rollout(history, history_actions, candidates)
+    with pytest.raises(ValueError, match="`rollout` must be one of"):
+        SamplerConfig(rollout="parallel")

@@ -119,3 +119,15 @@ def test_runtime_changes_are_checked_against_the_current_values(tmp_path):
         validate_changes({"planner.horizon": 2}, current, window=5)  # history_frames stays 4
     with pytest.raises(ValueError, match="hold_mode"):
         validate_changes({"hold_mode": "coast"}, current, window=None)
+
+
+def test_the_joint_rollout_is_a_choice_refused_with_the_onnx_backend(tmp_path):
+    from ros2_vid2world.ros.parameters import ROLLOUTS
+    from ros2_vid2world.world_model.sampler import ROLLOUTS as SAMPLER_ROLLOUTS
+
+    assert ROLLOUTS == SAMPLER_ROLLOUTS  # the node lists what the sampler runs, without importing torch
+    validate_changes({"planner.rollout": "joint"}, defaults(tmp_path), window=8)
+    with pytest.raises(ValueError, match="`planner.rollout` must be one of"):
+        validate_changes({"planner.rollout": "parallel"}, defaults(tmp_path), window=8)
+    with pytest.raises(ValueError, match="'joint' needs the torch backend"):
+        validate_changes({"planner.rollout": "joint"}, defaults(tmp_path, backend="onnxruntime"), window=8)
