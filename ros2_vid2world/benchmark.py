@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,13 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         bf16_engine.set_history(history, history_actions, noise)
         return bf16_engine.imagine(candidates, noise)
 
+    joint_engine = ImaginationEngine(model, scheduler, dataclasses.replace(sampler_config, rollout="joint"))
+
+    def run_joint():
+        noise = torch.Generator().manual_seed(1)
+        joint_engine.set_history(history, history_actions, noise)
+        return joint_engine.imagine(candidates, noise)
+
     ort_engine = OrtImaginationEngine(model, scheduler, sampler_config, threads=torch.get_num_threads())
 
     def run_ort():
@@ -104,6 +112,7 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
     frames = settings.candidates * settings.horizon
     naive_s, engine_s = best_time(run_naive, settings.repeats), best_time(run_engine, settings.repeats)
     ort_s, bf16_s = best_time(run_ort, settings.repeats), best_time(run_bf16, settings.repeats)
+    joint_s = best_time(run_joint, settings.repeats)
     with FlopCounterMode(display=False) as counter:
         run_engine()
     results = {
@@ -119,6 +128,10 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         "bf16_speedup": engine_s / bf16_s,
         "bf16_max_abs_diff": float((run_bf16() - run_engine()).abs().max()),
         "plan_latency_bf16_ms": 1e3 * plan_latency_s(folder, settings, precision="bf16"),
+        # The horizon denoised in one window (rollout "joint"): other frames by design, so no diff.
+        "joint_frames_per_s": frames / joint_s,
+        "joint_speedup": engine_s / joint_s,
+        "plan_latency_joint_ms": 1e3 * plan_latency_s(folder, settings, rollout="joint"),
         # The same imagination (same inputs, same noise) with the denoiser in ONNX Runtime.
         "ort_frames_per_s": frames / ort_s,
         "ort_speedup": engine_s / ort_s,
@@ -130,7 +143,12 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
     return results
 
 
-def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings, precision: str = "fp32") -> float:
+def plan_latency_s(
+    folder: WorldModelFolder,
+    settings: BenchSettings,
+    precision: str = "fp32",
+    rollout: str = "autoregressive",
+) -> float:
     """Wall time of one full CEM decision (set history, imagine every iteration, score, refit)."""
     config = PlannerConfig(
         population=settings.candidates,
@@ -140,6 +158,7 @@ def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings, precision:
         denoise_steps=settings.denoise_steps,
         guidance_scale=settings.guidance_scale,
         history_frames=settings.history_frames,
+        rollout=rollout,
     )
     engine = make_imagination_engine(folder, device=folder.model.device.type, precision=precision)
     planner = VisualPlanner(folder, config, low=-1.0, high=1.0, engine=engine)

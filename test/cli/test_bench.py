@@ -34,6 +34,10 @@ def test_bench_json_has_every_figure_and_the_engine_matches_the_full_window_samp
         results["bf16_frames_per_s"] / results["engine_frames_per_s"], rel=1e-9
     )
     assert 0 < results["bf16_max_abs_diff"] < 0.25 and results["plan_latency_bf16_ms"] > 0
+    assert results["joint_speedup"] == pytest.approx(
+        results["joint_frames_per_s"] / results["engine_frames_per_s"], rel=1e-9
+    )
+    assert results["plan_latency_joint_ms"] > 0
     assert 0 < results["engine_gflops"] and 0 < results["matmul_peak_gflops"]
     assert results["torch_threads"] == 1 and "CPUExecutionProvider" in results["ort_providers"]
 
