@@ -79,10 +79,16 @@ BASE_PRESETS: dict[str, dict] = {
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=24,
     ),
-    # patch2 as an image-to-video model, the way Stable Video Diffusion is one: the window's first
-    # frame enters every frame in 12 extra input channels, so what stays in place can be copied from
-    # it at full resolution instead of through the temporal layers. With one context frame (the
-    # planner's history_frames 1) that frame is the current camera image.
+    # The reacher's image-to-video model, patch2 at 64 channels throughout. Image-to-video the way
+    # Stable Video Diffusion is: the window's first frame enters every frame in 12 extra input
+    # channels, so what stays in place is copied from it at full resolution instead of through the
+    # temporal layers (with the planner's history_frames 1, that frame is the current camera image).
+    # 64 channels everywhere because the spatio-temporal ResBlocks add the time embedding (noise
+    # level + action) as a per-channel bias right before a 32-group GroupNorm: at 32 channels each
+    # group is one channel, whose spatial mean the norm subtracts, so the bias, and with it every
+    # action, vanishes exactly (measured: 3e-7 relative change of that norm's output between two
+    # actions, against 0.8-0.9 at 64 channels). The 32-channel levels of "demo" and "patch2" never
+    # see the action or the noise level. 3.1 M parameters, 1.5x patch2's cost per frame.
     "patch2_i2v": dict(
         sample_size=16,
         in_channels=24,
@@ -98,10 +104,10 @@ BASE_PRESETS: dict[str, dict] = {
             "UpBlockSpatioTemporal",
             "UpBlockSpatioTemporal",
         ],
-        block_out_channels=[32, 64, 64],
+        block_out_channels=[64, 64, 64],
         layers_per_block=1,
         transformer_layers_per_block=1,
-        num_attention_heads=[1, 2, 2],
+        num_attention_heads=[2, 2, 2],
         cross_attention_dim=32,
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=24,
