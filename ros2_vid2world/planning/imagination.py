@@ -124,30 +124,14 @@ class ImaginationEngine:
             )
         device = self.device
         candidates = candidates.to(device, self._dtype)
-        guided = self.config.guidance_scale != 1.0
-        kept = torch.ones(count, 1, dtype=torch.bool, device=device)
-        # Guidance doubles the batch: [conditional | the newest action dropped]; the history is shared.
-        keep = torch.cat([kept, ~kept]) if guided else kept
         rollout = self._start_rollout(count)
-        if self.config.rollout == "joint":
-            return self._denoise_together(rollout, candidates, generator).to(output_device)
+        if self.config.rollout == "joint":  # nothing to commit: no later frame reads these
+            return self._denoise_new_frames(rollout, candidates, generator).to(output_device)
+        kept = torch.ones(count, 1, dtype=torch.bool, device=device)
         imagined = []
         for step in range(horizon):
             action = candidates[:, step : step + 1]
-            step_actions = action.repeat(2, 1, 1) if guided else action
-            scheduler = type(self.scheduler).from_config(self.scheduler.config)
-            scheduler.set_timesteps(self.config.num_inference_steps, device=device)
-            sample = self._randn((count, 1, *self._frame_shape), generator)
-            for t in scheduler.timesteps:
-                model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
-                levels = t.to(device).expand(model_input.shape[0], 1)
-                prediction = rollout.predict(model_input, levels, step_actions, keep)
-                if guided:
-                    cond, uncond = prediction.chunk(2)
-                    prediction = guided_prediction(
-                        cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
-                    )
-                sample = scheduler.step(prediction, t, sample).prev_sample
+            sample = self._denoise_new_frames(rollout, action, generator)
             imagined.append(sample)
             if step < horizon - 1:  # the last frame is seen by nothing: do not cache it
                 levels = self._levels(count, 1, device)
@@ -155,21 +139,22 @@ class ImaginationEngine:
                 rollout.commit(entering, levels, action, kept)
         return torch.cat(imagined, dim=1).to(output_device)
 
-    def _denoise_together(self, rollout, candidates: torch.Tensor, generator) -> torch.Tensor:
-        """All H new frames in one window per denoising step (`SamplerConfig.rollout` "joint"); nothing is
-        committed, since no later frame reads these. [N, H, A] -> [N, H, C, h, w]."""
-        count, horizon = candidates.shape[:2]
+    def _denoise_new_frames(self, rollout, actions: torch.Tensor, generator) -> torch.Tensor:
+        """The n frames that follow the rollout's cache, denoised together: [N, n, A] actions leading to
+        them -> [N, n, C, h, w]. Guidance doubles the batch: [conditional | their actions dropped]; the
+        history is shared. n = 1 is the autoregressive step."""
+        count, frames = actions.shape[:2]
         device = self.device
         guided = self.config.guidance_scale != 1.0
-        kept = torch.ones(count, horizon, dtype=torch.bool, device=device)
-        keep = torch.cat([kept, ~kept]) if guided else kept  # unconditional half: no new action
-        actions = candidates.repeat(2, 1, 1) if guided else candidates
+        kept = torch.ones(count, frames, dtype=torch.bool, device=device)
+        keep = torch.cat([kept, ~kept]) if guided else kept
+        actions = actions.repeat(2, 1, 1) if guided else actions
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
         scheduler.set_timesteps(self.config.num_inference_steps, device=device)
-        sample = self._randn((count, horizon, *self._frame_shape), generator)
+        sample = self._randn((count, frames, *self._frame_shape), generator)
         for t in scheduler.timesteps:
             model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
-            levels = t.to(device).expand(model_input.shape[0], horizon)
+            levels = t.to(device).expand(model_input.shape[0], frames)
             prediction = rollout.predict(model_input, levels, actions, keep)
             if guided:
                 cond, uncond = prediction.chunk(2)

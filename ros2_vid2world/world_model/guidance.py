@@ -5,16 +5,20 @@ from __future__ import annotations
 import torch
 
 
-def guidance_action_mask(action_mask: torch.Tensor) -> torch.Tensor:
-    """[B, F] -> [2B, F]: the conditional masks, then the same masks with the most recent action dropped.
+def guidance_action_mask(action_mask: torch.Tensor, new_frames: int = 1) -> torch.Tensor:
+    """[B, F] -> [2B, F]: the conditional masks, then the same masks without the actions that lead to the
+    last `new_frames` frames (the ones being generated).
 
-    The newest frame is the last one and is conditioned on action index F-2; only that action is
-    dropped in the unconditional half, so the history is the same in both halves.
+    One new frame (the autoregressive step): the newest frame is the last one and is conditioned on
+    action index F-2; only that most recent action is dropped, so the history is the same in both
+    halves. Several new frames generated together: each one's leading action is dropped.
     """
     if action_mask.ndim != 2 or action_mask.shape[1] < 2:
         raise ValueError(f"`action_mask` must be [B, F] with F >= 2. Got {tuple(action_mask.shape)}.")
+    if not 1 <= new_frames < action_mask.shape[1]:
+        raise ValueError(f"`new_frames` must be in [1, {action_mask.shape[1] - 1}]. Got {new_frames}.")
     uncond = action_mask.clone()
-    uncond[:, -2] = False
+    uncond[:, -new_frames - 1 : -1] = False
     return torch.cat([action_mask, uncond], dim=0)
 
 

@@ -52,66 +52,6 @@ BASE_PRESETS: dict[str, dict] = {
         addition_time_embed_dim=8,
         projection_class_embeddings_input_dim=24,
     ),
-    # 32x32 RGB seen as 16x16 patches of 2x2 pixels (12 channels), 2.4 M parameters. Measured on one
-    # core of a 2-core AMD EPYC: 0.61 s per training step of 8 six-frame clips and 3.8 ms per frame in a
-    # batch of 64, against 2.0 s and 11 ms for "demo" on the same machine. Unlike patch4, the 12
-    # channels of a patch fit easily in the first level's 32. Attention at 4x4 and in the mid block.
-    "patch2": dict(
-        sample_size=16,
-        in_channels=12,
-        out_channels=12,
-        num_frames=6,
-        down_block_types=[
-            "DownBlockSpatioTemporal",
-            "DownBlockSpatioTemporal",
-            "CrossAttnDownBlockSpatioTemporal",
-        ],
-        up_block_types=[
-            "CrossAttnUpBlockSpatioTemporal",
-            "UpBlockSpatioTemporal",
-            "UpBlockSpatioTemporal",
-        ],
-        block_out_channels=[32, 64, 64],
-        layers_per_block=1,
-        transformer_layers_per_block=1,
-        num_attention_heads=[1, 2, 2],
-        cross_attention_dim=32,
-        addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=24,
-    ),
-    # The reacher's image-to-video model, patch2 at 64 channels throughout. Image-to-video the way
-    # Stable Video Diffusion is: the window's first frame enters every frame in 12 extra input
-    # channels, so what stays in place is copied from it at full resolution instead of through the
-    # temporal layers (with the planner's history_frames 1, that frame is the current camera image).
-    # 64 channels everywhere because the spatio-temporal ResBlocks add the time embedding (noise
-    # level + action) as a per-channel bias right before a 32-group GroupNorm: at 32 channels each
-    # group is one channel, whose spatial mean the norm subtracts, so the bias, and with it every
-    # action, vanishes exactly (measured: 3e-7 relative change of that norm's output between two
-    # actions, against 0.8-0.9 at 64 channels). The 32-channel levels of "demo" and "patch2" never
-    # see the action or the noise level. 3.1 M parameters, 1.5x patch2's cost per frame.
-    "patch2_i2v": dict(
-        sample_size=16,
-        in_channels=24,
-        out_channels=12,
-        num_frames=6,
-        down_block_types=[
-            "DownBlockSpatioTemporal",
-            "DownBlockSpatioTemporal",
-            "CrossAttnDownBlockSpatioTemporal",
-        ],
-        up_block_types=[
-            "CrossAttnUpBlockSpatioTemporal",
-            "UpBlockSpatioTemporal",
-            "UpBlockSpatioTemporal",
-        ],
-        block_out_channels=[64, 64, 64],
-        layers_per_block=1,
-        transformer_layers_per_block=1,
-        num_attention_heads=[2, 2, 2],
-        cross_attention_dim=32,
-        addition_time_embed_dim=8,
-        projection_class_embeddings_input_dim=24,
-    ),
     # 32x32 RGB seen as 8x8 patches of 4x4 pixels (48 channels, see `LatentCodec`), 2.6 M
     # parameters: the fast one. Measured on one core: 1.45 ms per frame in a batch of 64 and 0.26 s
     # per training step of 8 six-frame clips, against 10 ms and 1.2 s for "demo". But 64 channels
@@ -136,6 +76,36 @@ BASE_PRESETS: dict[str, dict] = {
     ),
 }
 
+
+# The demo layout on 32x32 RGB seen as 16x16 patches of 2x2 pixels (12 channels), 2.4 M parameters.
+# Measured on one core of a 2-core AMD EPYC: 0.61 s per training step of 8 six-frame clips and 3.8 ms
+# per frame in a batch of 64, against 2.0 s and 11 ms for "demo" on the same machine. Unlike patch4,
+# the 12 channels of a patch fit easily in the first level's 32. Attention at 4x4 and in the mid block.
+BASE_PRESETS["patch2"] = {
+    **BASE_PRESETS["demo"],
+    "sample_size": 16,
+    "in_channels": 12,
+    "out_channels": 12,
+    "block_out_channels": [32, 64, 64],
+    "num_attention_heads": [1, 2, 2],
+}
+
+# The reacher's image-to-video model, patch2 at 64 channels throughout. Image-to-video the way
+# Stable Video Diffusion is: the window's first frame enters every frame in 12 extra input
+# channels, so what stays in place is copied from it at full resolution instead of through the
+# temporal layers (with the planner's history_frames 1, that frame is the current camera image).
+# 64 channels everywhere because the spatio-temporal ResBlocks add the time embedding (noise
+# level + action) as a per-channel bias right before a 32-group GroupNorm: at 32 channels each
+# group is one channel, whose spatial mean the norm subtracts, so the bias, and with it every
+# action, vanishes exactly (measured: 3e-7 relative change of that norm's output between two
+# actions, against 0.8-0.9 at 64 channels). The 32-channel levels of "demo" and "patch2" never
+# see the action or the noise level. 3.1 M parameters, 1.5x patch2's cost per frame.
+BASE_PRESETS["patch2_i2v"] = {
+    **BASE_PRESETS["patch2"],
+    "in_channels": 24,
+    "block_out_channels": [64, 64, 64],
+    "num_attention_heads": [2, 2, 2],
+}
 
 PATCH_SIZES: dict[str, int] = {"tiny": 1, "demo": 1, "patch2": 2, "patch2_i2v": 2, "patch4": 4}
 

@@ -98,76 +98,44 @@ class AutoregressiveSampler:
         all_actions = torch.cat([history_actions, actions], dim=1).to(history.dtype)
         context = self._as_history(history, generator).expand(batch, -1, -1, -1, -1)
         if self.config.rollout == "joint":
-            return self._denoise_together(context, all_actions, actions.shape[1], generator)
+            past, count = context.shape[1], actions.shape[1]
+            if past + count > self.model.config.max_frames:
+                raise ValueError(
+                    f"rollout 'joint' needs history ({past} frames) + horizon ({count}) within the model's "
+                    f"window of {self.model.config.max_frames} frames."
+                )
+            return self._denoise_new_frames(context, all_actions, count, generator)
         window = self.model.config.max_frames - 1
         imagined = []
         for _ in range(actions.shape[1]):
             start = max(0, context.shape[1] - window)
-            frame = self._denoise_next_frame(
-                context[:, start:], all_actions[:, start : context.shape[1]], generator
+            frame = self._denoise_new_frames(
+                context[:, start:], all_actions[:, start : context.shape[1]], 1, generator
             )
             imagined.append(frame)
             context = torch.cat([context, self._as_history(frame, generator)], dim=1)
         return torch.cat(imagined, dim=1)
 
-    def _denoise_next_frame(
-        self, context: torch.Tensor, context_actions: torch.Tensor, generator: torch.Generator | None
+    def _denoise_new_frames(
+        self, context: torch.Tensor, actions: torch.Tensor, count: int, generator: torch.Generator | None
     ) -> torch.Tensor:
-        """Context [B, K, C, H, W] + context_actions [B, K, A] -> [B, 1, C, H, W]."""
-        batch, frames = context.shape[0], context.shape[1] + 1
-        scheduler = type(self.scheduler).from_config(self.scheduler.config)
-        scheduler.set_timesteps(self.config.num_inference_steps, device=context.device)
-        # The new frame's own action slot (index K) is never used: pad it.
-        window_actions = torch.cat([context_actions, context_actions[:, -1:]], dim=1)
-        mask = torch.ones(batch, frames, dtype=torch.bool, device=context.device)
-        guided = self.config.guidance_scale != 1.0
-        if guided:
-            window_actions, mask = window_actions.repeat(2, 1, 1), guidance_action_mask(mask)
-        history_levels = torch.full(
-            (mask.shape[0], frames - 1), self.config.history_timestep, dtype=torch.long, device=context.device
-        )
-        window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
-
-        sample = torch.randn(
-            (batch, 1, *context.shape[2:]), generator=generator, device=context.device, dtype=context.dtype
-        )
-        for t in scheduler.timesteps:
-            model_input = torch.cat([window_context, sample.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
-            levels = torch.cat([history_levels, t.expand(mask.shape[0], 1).to(history_levels)], dim=1)
-            prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, -1:]
-            if guided:
-                cond, uncond = prediction.chunk(2)
-                prediction = guided_prediction(
-                    cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
-                )
-            sample = scheduler.step(prediction, t, sample).prev_sample
-        return sample
-
-    def _denoise_together(
-        self, context: torch.Tensor, all_actions: torch.Tensor, count: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        """Context [B, P, C, H, W] + all_actions [B, P-1+N, A] -> the N new frames [B, N, C, H, W], denoised
-        together in one window."""
+        """Context [B, P, C, H, W] and actions [B, P-1+count, A] (entry i taken after frame i) -> the `count`
+        frames that follow, [B, count, C, H, W], denoised together in one window (count 1: the
+        autoregressive step). Guidance drops the actions that lead to them."""
         batch, past = context.shape[:2]
         frames = past + count
-        if frames > self.model.config.max_frames:
-            raise ValueError(
-                f"rollout 'joint' needs history ({past} frames) + horizon ({count}) within the model's "
-                f"window of {self.model.config.max_frames} frames."
-            )
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
         scheduler.set_timesteps(self.config.num_inference_steps, device=context.device)
-        window_actions = torch.cat([all_actions, all_actions[:, -1:]], dim=1)  # the last slot leads nowhere
+        window_actions = torch.cat([actions, actions[:, -1:]], dim=1)  # the last frame's slot leads nowhere
         mask = torch.ones(batch, frames, dtype=torch.bool, device=context.device)
         guided = self.config.guidance_scale != 1.0
         if guided:
-            uncond = mask.clone()
-            uncond[:, past - 1 :] = False  # the actions that lead to new frames
-            window_actions, mask = window_actions.repeat(2, 1, 1), torch.cat([mask, uncond])
+            window_actions, mask = window_actions.repeat(2, 1, 1), guidance_action_mask(mask, count)
         history_levels = torch.full(
             (mask.shape[0], past), self.config.history_timestep, dtype=torch.long, device=context.device
         )
         window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
+
         shape = (batch, count, *context.shape[2:])
         sample = torch.randn(shape, generator=generator, device=context.device, dtype=context.dtype)
         for t in scheduler.timesteps:
@@ -175,9 +143,9 @@ class AutoregressiveSampler:
             levels = torch.cat([history_levels, t.expand(mask.shape[0], count).to(history_levels)], dim=1)
             prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, past:]
             if guided:
-                cond, uncond_prediction = prediction.chunk(2)
+                cond, uncond = prediction.chunk(2)
                 prediction = guided_prediction(
-                    cond, uncond_prediction, self.config.guidance_scale, self.config.guidance_rescale
+                    cond, uncond, self.config.guidance_scale, self.config.guidance_rescale
                 )
             sample = scheduler.step(prediction, t, sample).prev_sample
         return sample

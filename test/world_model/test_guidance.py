@@ -12,6 +12,12 @@ def test_unconditional_half_drops_only_the_most_recent_action():
     assert torch.equal(doubled[2:], expected_uncond)
 
 
+def test_frames_generated_together_all_lose_their_leading_action():
+    mask = torch.ones(1, 5, dtype=torch.bool)
+    uncond = guidance_action_mask(mask, new_frames=2)[1]
+    assert uncond.tolist() == [True, True, False, False, True]  # actions 2 and 3 lead to frames 3 and 4
+
+
 def test_scale_one_is_the_conditional_prediction():
     cond, uncond = torch.randn(3, 1, 3, 4, 4), torch.randn(3, 1, 3, 4, 4)
     torch.testing.assert_close(guided_prediction(cond, uncond, 1.0), cond)
