@@ -94,3 +94,36 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+    def resume_mismatches(self, saved: dict) -> list[str]:
+        """The settings of a run being resumed that differ from those it was started with (`saved`, its
+        train_config.json), as "--flag started-value -> given-value".
+
+        A resumed run restores the optimizer, the step and the data order, but its loss, learning rate
+        and data come from the command line: resumed with other settings, it would silently become a
+        different run. Only what cannot change the result may differ: where the model is written, how
+        far it goes and how often it checkpoints and logs.
+        """
+        given = self.to_json()
+        mismatches = []
+        for name, value in given.items():
+            if name in RESUMABLE_CHANGES or name not in saved:
+                continue
+            before = saved[name]
+            if name in ("data", "base", "init") and before is not None and value is not None:
+                same = Path(before).resolve() == Path(value).resolve()
+            else:
+                same = before == value
+            if not same:
+                mismatches.append(f"{cli_flag(name)} {before} -> {value}")
+        return mismatches
+
+
+# Settings a resumed run may change: its destination, its length and its bookkeeping.
+RESUMABLE_CHANGES = ("out", "work_dir", "steps", "checkpoint_every", "log_every")
+_FLAGS = {"learning_rate": "lr", "pretrain_learning_rate": "pretrain_lr"}
+
+
+def cli_flag(name: str) -> str:
+    """The `vid2world train` option that sets a TrainConfig field."""
+    return "--" + _FLAGS.get(name, name).replace("_", "-")

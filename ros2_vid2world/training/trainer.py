@@ -66,6 +66,8 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
                 "pass --resume to continue it or --force to start over."
             )
         latest = None
+    if latest is not None:
+        _check_resumed_settings(config)
     state = load_state(latest) if latest is not None else {"stage": STAGES[0], "step": 0}
     if accelerator.is_main_process:
         config.work_dir.mkdir(parents=True, exist_ok=True)
@@ -271,6 +273,25 @@ def _fresh_base(config: TrainConfig, dataset: EpisodeDataset) -> UNetSpatioTempo
         "num_frames": config.clip_frames,
     }
     return UNetSpatioTemporalConditionModel.from_config({**base.config, **overrides})
+
+
+def _check_resumed_settings(config: TrainConfig) -> None:
+    """Refuse to resume a run with settings other than those it was started with."""
+    saved_path = config.work_dir / "train_config.json"
+    if not saved_path.is_file():
+        return  # a run from before settings were recorded: nothing to compare against
+    try:
+        saved = json.loads(saved_path.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(
+            f"{str(saved_path)!r} is not readable JSON ({error}); pass --force to start over."
+        ) from None
+    mismatches = config.resume_mismatches(saved)
+    if mismatches:
+        raise ValueError(
+            f"{str(config.work_dir)!r} was started with other settings ({'; '.join(mismatches)}): "
+            "resume it with the settings it was started with, or pass --force to start over."
+        )
 
 
 def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFolder | None:

@@ -233,3 +233,20 @@ def test_an_image_to_video_preset_trains_with_the_first_frame_in_extra_channels(
     levels = torch.tensor([[20, 999, 999]])
     seen = first_layer_inputs(model.unet, lambda: model(sample, levels, torch.zeros(1, 3, 2)))
     assert all(torch.equal(seen[0, f, 12:], sample[0, 0]) for f in range(3))
+
+
+def test_resuming_with_other_settings_is_refused_and_a_longer_run_is_not(square_dataset, tmp_path):
+    first = config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=2)
+    train(first)
+    changed = config(square_dataset, tmp_path / "model", pretrain_steps=0, steps=2, learning_rate=1e-3,
+                     terminal_prob=0.5, clean_context_prob=0.5)
+    with pytest.raises(ValueError, match=r"--lr 0.0002 -> 0.001.*--clean-context-prob 0.0 -> 0.5") as error:
+        train(changed, resume=True)
+    assert "--terminal-prob" in str(error.value) and "--force" in str(error.value)
+    # The refused resume left the run as it was: its checkpoint and its recorded settings.
+    saved = json.loads((first.work_dir / "train_config.json").read_text())
+    assert saved["learning_rate"] == 2e-4 and (first.work_dir / "checkpoints" / "latest").is_file()
+
+    longer = config(square_dataset, tmp_path / "again", pretrain_steps=0, steps=4, work_dir=first.work_dir)
+    summary = train(longer, resume=True)
+    assert summary["stages"]["transfer"]["started_at"] == 2 and summary["stages"]["transfer"]["steps"] == 4
