@@ -77,3 +77,38 @@ def test_probability_zero_draws_nothing_extra(tiny_model):
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         DiffusionForcingConfig(**kwargs)
+
+
+class ContextSpoiler(torch.nn.Module):
+    """The tiny model, with its prediction for frames at small levels replaced by garbage."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    @property
+    def config(self):
+        return self.model.config
+
+    def forward(self, sample, timesteps, actions, action_mask=None):
+        out = self.model(sample, timesteps, actions, action_mask=action_mask)
+        spoiled = torch.where((timesteps <= 20)[..., None, None, None], out.sample + 100.0, out.sample)
+        return type(out)(sample=spoiled)
+
+
+def loss_of(model, config):
+    clean, _, actions = random_inputs(batch=16, frames=5)
+    with torch.no_grad():
+        return diffusion_forcing_loss(
+            model, make_scheduler(), clean, actions, config, generator=torch.Generator().manual_seed(5)
+        )
+
+
+def test_the_context_frames_of_clean_context_clips_are_not_supervised(tiny_model):
+    # Every clip clean-context with pure-noise frames after the split: the frames at small levels are
+    # exactly the contexts, and what the model says about them must not count.
+    config = DiffusionForcingConfig(clean_context_prob=1.0, terminal_prob=1.0)
+    torch.testing.assert_close(loss_of(ContextSpoiler(tiny_model), config), loss_of(tiny_model, config))
+    # In plain Diffusion Forcing every frame counts, low levels included.
+    plain = DiffusionForcingConfig()
+    assert loss_of(ContextSpoiler(tiny_model), plain) > loss_of(tiny_model, plain) + 10.0
