@@ -98,8 +98,9 @@ def _with_clean_contexts(
     Returns the levels and which frames the loss supervises: not the context frames of those clips.
     They are the planner's given past; their v-target at a small level is nearly all noise, which the
     model can barely see in a clean image, so their error is large, irreducible and useless, and it
-    drowned the frames that carry the action (on the reacher: held-out one-step error against
-    shuffled actions 0.0082 vs 0.0082 after 500 steps with them, 0.0040 vs 0.0075 after 300 without).
+    drowned the frames that carry the action (on the reacher, one-step error with the true actions
+    against shuffled ones: 0.0082 vs 0.0082 after 500 steps with them, 0.0034 vs 0.0079 after 600
+    steps without; copying the last frame 0.0089).
     """
     batch, frames = timesteps.shape
     device = timesteps.device
