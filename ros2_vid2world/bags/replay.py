@@ -195,6 +195,8 @@ def replay_bag(path: str | os.PathLike, config: ReplayConfig) -> ReplaySummary:
         # Python's own Ctrl-C handling, so playback stops between two messages and the recording closes.
         rclpy.init(args=None, signal_handler_options=SignalHandlerOptions.NO)
         previous_term = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        # Even when started with SIGINT ignored (a script's background job), Ctrl-C stops the replay.
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         node = None
         try:
             node = rclpy.create_node("vid2world_replay")
@@ -204,6 +206,7 @@ def replay_bag(path: str | os.PathLike, config: ReplayConfig) -> ReplaySummary:
                 node.destroy_node()
             rclpy.try_shutdown()
             signal.signal(signal.SIGTERM, previous_term)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _play(node, bag: BagFile, config: ReplayConfig) -> ReplaySummary:

@@ -391,6 +391,9 @@ def main(args: list[str] | None = None) -> int:
     # a plain KeyboardInterrupt leaves it usable until the finally block is done.
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Started from a script's background job, a process inherits SIGINT ignored and would never see a
+    # launcher's or the user's Ctrl-C: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     node = None
     try:
         node = PlannerNode()

@@ -64,13 +64,23 @@ def tiny_model_path(tmp_path_factory) -> Path:
 class LoggedNodeProcess:
     """A node's console script run as its own process, all output to `<folder>/<name>.log`."""
 
-    def __init__(self, script: Path, arguments: list[str], folder: Path, name: str, env: dict[str, str]):
+    def __init__(
+        self,
+        script: Path,
+        arguments: list[str],
+        folder: Path,
+        name: str,
+        env: dict[str, str],
+        sigint_ignored: bool = False,
+    ):
         if not script.exists():
             pytest.skip(f"{script} is missing: pip install --no-deps --no-build-isolation --use-pep517 -e .")
         self.log_path = folder / f"{name}.log"
         self._log = self.log_path.open("w")
+        # sigint_ignored: started the way a non-interactive shell starts a background job.
+        ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None
         self.process = subprocess.Popen(
-            [str(script), *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env
+            [str(script), *arguments], stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=ignore
         )
 
     def output(self) -> str:
@@ -95,13 +105,20 @@ class LoggedNodeProcess:
 class NodeProcess(LoggedNodeProcess):
     """`planner_node` started as its own process with a params file; output goes to a log file."""
 
-    def __init__(self, parameters: dict, folder: Path, name: str, ros_args: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        parameters: dict,
+        folder: Path,
+        name: str,
+        ros_args: tuple[str, ...] = (),
+        sigint_ignored: bool = False,
+    ):
         params_file = folder / f"{name}.yaml"
         params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": parameters}}))
         # One torch thread: two cores are shared with other work, and oversubscribed OpenMP crawls.
         env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
         arguments = ["--ros-args", "--params-file", str(params_file), *ros_args]
-        super().__init__(NODE_SCRIPT, arguments, folder, name, env)
+        super().__init__(NODE_SCRIPT, arguments, folder, name, env, sigint_ignored)
 
 
 class RosProbe:

@@ -186,6 +186,17 @@ def test_cleanup_frees_the_model_and_returns_to_unconfigured(rig):
     assert "unconfigured: model freed" in rig.process.output()
 
 
+def test_sigint_stops_a_node_started_with_sigint_ignored(rig, tmp_path, tiny_model_path):
+    name = "vid2world_planner_background"
+    parameters = {"model_path": str(tiny_model_path), "autostart": False, "num_threads": 1}
+    process = NodeProcess(parameters, tmp_path, name, ("-r", f"__node:={name}"), sigint_ignored=True)
+    try:
+        assert lifecycle_state(rig.probe, f"/{name}", STARTUP_TIMEOUT_S) == "unconfigured", process.output()
+        assert process.interrupt() == 0 and "Traceback" not in process.output(), process.output()
+    finally:
+        process.stop()
+
+
 def test_sigint_when_unconfigured_exits_cleanly(rig):
     exit_code = rig.process.interrupt()
     assert exit_code == 0 and "Traceback" not in rig.process.output(), rig.process.output()
