@@ -135,7 +135,6 @@ class AutoregressiveSampler:
             (mask.shape[0], past), self.config.history_timestep, dtype=torch.long, device=context.device
         )
         window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
-
         shape = (batch, count, *context.shape[2:])
         sample = torch.randn(shape, generator=generator, device=context.device, dtype=context.dtype)
         for t in scheduler.timesteps:
