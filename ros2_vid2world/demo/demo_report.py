@@ -12,6 +12,7 @@ from pathlib import Path
 from .demo_result import DemoResult
 from .episode_gif import write_episode_gif
 from .episode_record import POLICIES
+from .start_goal_pairs import flip_breakdown
 from .success_plot import write_plot
 
 CRITERION = (
@@ -47,6 +48,7 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
             {
                 "index": i,
                 "seed": seeds[i],
+                "pair": result.pairs[seeds[i]].as_dict() if seeds[i] in result.pairs else None,
                 **{
                     p: result.episodes[p][i].as_dict() if i < len(result.episodes[p]) else None
                     for p in POLICIES
@@ -103,6 +105,7 @@ def limits(result: DemoResult) -> list[str]:
         f"{planner.get('denoise_steps')} denoising steps: chosen so that a run fits on 2 CPU cores; "
         "DINO-WM's Reacher figure (0.92) used 300 candidates, 30 elites and 30 iterations on a GPU."
     )
+    notes.extend(_pair_notes(result, planner.get("horizon")))
     latency = result.latency("learned")
     if latency is not None:
         notes.append(
@@ -123,6 +126,28 @@ def limits(result: DemoResult) -> list[str]:
     if result.status != "complete":
         notes.append(f"The run stopped early ({result.status}): only completed episodes are counted.")
     return notes
+
+
+def _pair_notes(result: DemoResult, horizon: int | None) -> list[str]:
+    """How each policy did on the pairs whose goal folds the elbow the other way, and on the rest."""
+    parts = []
+    for policy in POLICIES:
+        records = result.episodes[policy]
+        if records and result.pairs:
+            counts = flip_breakdown(result.pairs, {record.seed: record.success for record in records})
+            (flip_wins, flips), (same_wins, sames) = counts["elbow_flip"], counts["same_fold"]
+            parts.append(f"{policy} {flip_wins}/{flips} there and {same_wins}/{sames} on the rest")
+    if not parts:
+        return []
+    flips = sum(pair.elbow_flip for pair in result.pairs.values())
+    return [
+        f"{flips} of the {len(result.pairs)} pairs have the goal's elbow folded the other way from the "
+        f"start's (wrist angles of opposite sign): {'; '.join(parts)}. The image cost asks for the pictured "
+        "pose, and reaching it means straightening the elbow first, which takes the arm away from the goal "
+        f"image before it comes closer: a local minimum that a {horizon}-step lookahead does not see past, "
+        "with any model (the task's criterion would accept the mirrored pose, which the goal image does "
+        "not show)."
+    ]
 
 
 def markdown(report: dict) -> str:
@@ -149,9 +174,10 @@ def markdown(report: dict) -> str:
     lines += ["", f"Success: {report['success_criterion']}.", ""]
     lines += [f"- **{p}**: {where}" for p, where in report["policies"].items()]
     lines += ["", "## Episodes", "", "Steps to success (or the budget), final distance in cm.", ""]
-    lines += ["| # | seed | learned | random | oracle |", "|---|---|---|---|---|"]
+    lines += ["| # | seed | elbow flip | learned | random | oracle |", "|---|---|---|---|---|---|"]
     for episode in report["episodes"]:
-        cells = []
+        pair = episode["pair"]
+        cells = ["-" if pair is None else ("yes" if pair["elbow_flip"] else "")]
         for policy in POLICIES:
             outcome = episode[policy]
             if outcome is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .demo_settings import DemoSettings
 from .episode_record import POLICIES, EpisodeRecord
 from .model_check import ModelInfo
+from .start_goal_pairs import StartGoalPair
 
 STATUSES = ("running", "complete", "failed", "interrupted")
 
@@ -33,6 +34,8 @@ class DemoResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     success_radius_m: float | None = None
     ran: dict[str, bool] = field(default_factory=lambda: {p: False for p in POLICIES})
+    # seed -> the start and goal poses of its pair (empty when the simulator could not be built)
+    pairs: dict[int, StartGoalPair] = field(default_factory=dict)
 
     def success_rate(self, policy: str) -> float | None:
         records = self.episodes[policy]

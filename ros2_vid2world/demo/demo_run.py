@@ -17,6 +17,7 @@ from .demo_settings import DemoSettings
 from .episode_record import EpisodeRecord
 from .model_check import ModelInfo, check_model
 from .node_processes import NodeFailure, NodeProcess, demo_domain_id
+from .start_goal_pairs import describe_pairs
 
 STARTUP_TIMEOUT_S = 180.0  # the planner imports torch and loads the model; the CPU may be shared
 DECISION_TIMEOUT_S = 600.0  # one decision with heavy settings on a busy 2-core machine takes a minute
@@ -33,6 +34,7 @@ def run_demo(settings: DemoSettings, progress: Progress = lambda line: None) -> 
     model = check_model(settings.model_path, planner.get("history_frames", 4), planner.get("horizon", 4))
     result = DemoResult(settings=settings, model=model)
     started = time.perf_counter()
+    _describe_pairs(settings, result)
     try:
         _run_learned(settings, model, result, progress)
         _run_baselines(settings, model, result, progress)
@@ -97,15 +99,12 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
             process.stop()
 
 
-def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
-    from ..planning.visual_planner import PlannerConfig
+def _reacher_env(settings: DemoSettings):
+    """An in-process ReacherEnv with sim_node's settings: same pairs, same criterion."""
     from ..sim.reacher_env import ReacherConfig, ReacherEnv
-    from .oracle_planner import OraclePlanner
-    from .random_policy import RandomPolicy
-    from .sim_episodes import run_sim_episode
 
     sim = settings.sim_parameters
-    env = ReacherEnv(
+    return ReacherEnv(
         ReacherConfig(
             image_size=int(sim.get("image_size", 64)),
             control_period=settings.control_period,
@@ -113,7 +112,25 @@ def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult,
             task=sim.get("task", "easy"),
         )
     )
-    result.success_radius_m = env.success_radius
+
+
+def _describe_pairs(settings: DemoSettings, result: DemoResult) -> None:
+    """The start and goal poses of every pair (resets only, no rendering of episodes), for the report."""
+    env = _reacher_env(settings)
+    try:
+        result.success_radius_m = env.success_radius
+        result.pairs = describe_pairs(env, settings.seeds)
+    finally:
+        env.close()
+
+
+def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
+    from ..planning.visual_planner import PlannerConfig
+    from .oracle_planner import OraclePlanner
+    from .random_policy import RandomPolicy
+    from .sim_episodes import run_sim_episode
+
+    env = _reacher_env(settings)
     low, high = settings.action_bounds()
     policies = []
     if settings.run_random:

@@ -13,6 +13,7 @@ from ros2_vid2world.demo.demo_result import DemoResult, wilson_interval
 from ros2_vid2world.demo.demo_settings import DemoSettings
 from ros2_vid2world.demo.episode_record import EpisodeRecord
 from ros2_vid2world.demo.model_check import ModelInfo
+from ros2_vid2world.demo.start_goal_pairs import StartGoalPair
 
 from .conftest import SHIPPED_CONFIG
 
@@ -43,11 +44,21 @@ def result(tmp_path: Path, status="complete", learned=2) -> DemoResult:
     demo.episodes["learned"] = [record("learned", 0, 3, 3), record("learned", 1, None, 5)][:learned]
     demo.episodes["oracle"] = [record("oracle", 0, 2, 2), record("oracle", 1, 4, 4)]
     demo.ran |= {"learned": True, "oracle": True}
+    seeds = settings.seeds
+    for record_ in demo.episodes["learned"] + demo.episodes["oracle"]:
+        record_.seed = seeds[record_.index]
+    # the first pair folds the elbow the other way, the second does not
+    demo.pairs = {
+        seeds[0]: StartGoalPair(seeds[0], (0.1, 1.5), (-1.0, -2.0)),
+        seeds[1]: StartGoalPair(seeds[1], (0.1, 1.5), (2.0, 0.5)),
+    }
     return demo
 
 
 def test_report_files_agree_with_the_episodes(tmp_path):
-    report = write_report(result(tmp_path), tmp_path / "out")
+    demo = result(tmp_path)
+    seeds = demo.settings.seeds
+    report = write_report(demo, tmp_path / "out")
     out = tmp_path / "out"
     assert json.loads((out / "report.json").read_text()) == json.loads(json.dumps(report))
     assert report["success_rate"] == 0.5 and report["oracle_success_rate"] == 1.0
@@ -63,6 +74,12 @@ def test_report_files_agree_with_the_episodes(tmp_path):
     assert "0.060 m" in report["success_criterion"] and "5 control steps" in report["success_criterion"]
     markdown = (out / "report.md").read_text()
     assert "| learned (ROS 2) | 0.50 |" in markdown and "| random | not run |" in markdown
+    assert report["episodes"][0]["pair"]["elbow_flip"] and not report["episodes"][1]["pair"]["elbow_flip"]
+    flips = [note for note in report["limits"] if "elbow folded the other way" in note]
+    assert len(flips) == 1 and "1 of the 2 pairs" in flips[0]
+    assert "learned 1/1 there and 0/1 on the rest; oracle 1/1 there and 1/1 on the rest" in flips[0]
+    assert f"| 1 | {seeds[0]} | yes | success in 3" in markdown
+    assert f"| 2 | {seeds[1]} |  | fail (5)" in markdown
     assert "| 1 | " in markdown and "success in 3, 5.0 cm" in markdown and "fail (5)" in markdown
     assert sorted(report["files"]["gifs"]) == [
         "gifs/learned_01.gif", "gifs/learned_02.gif", "gifs/oracle_01.gif", "gifs/oracle_02.gif"
