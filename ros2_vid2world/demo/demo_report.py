@@ -144,9 +144,9 @@ def _pair_notes(result: DemoResult, horizon: int | None) -> list[str]:
         f"{flips} of the {len(result.pairs)} pairs have the goal's elbow folded the other way from the "
         f"start's (wrist angles of opposite sign): {'; '.join(parts)}. The image cost asks for the pictured "
         "pose, and reaching it means straightening the elbow first, which takes the arm away from the goal "
-        f"image before it comes closer: a local minimum that a {horizon}-step lookahead does not see past, "
-        "with any model (the task's criterion would accept the mirrored pose, which the goal image does "
-        "not show)."
+        f"image before it comes closer: a local minimum that a {horizon}-step lookahead often does not see "
+        "past, even with a perfect model (the oracle's figure there). The task's criterion would accept the "
+        "mirrored pose, which the goal image does not show."
     ]
 
 

@@ -34,7 +34,7 @@ class DemoResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     success_radius_m: float | None = None
     ran: dict[str, bool] = field(default_factory=lambda: {p: False for p in POLICIES})
-    # seed -> the start and goal poses of its pair (empty when the simulator could not be built)
+    # seed -> the start and goal poses of its pair, read from the simulator's resets before the episodes
     pairs: dict[int, StartGoalPair] = field(default_factory=dict)
 
     def success_rate(self, policy: str) -> float | None:

@@ -4,7 +4,7 @@ The goal image shows the whole arm, and the image cost asks for that pose, while
 only asks for the fingertip. When the goal folds the elbow the other way from the start (the wrist
 angles have opposite signs), reaching the pictured pose means straightening the elbow first, which
 takes the arm away from the goal image before it comes closer: a local minimum of the image cost
-that a short lookahead does not see past. Knowing which pairs these are separates the planner's
+that a short lookahead often does not see past. Knowing which pairs these are separates the planner's
 ceiling from the world model's errors.
 """
 
