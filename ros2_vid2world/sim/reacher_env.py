@@ -308,6 +308,7 @@ class ReacherEnv:
         self._set_joint_positions(goal)
         physics = self._physics
         physics.named.model.geom_pos["target", :2] = physics.named.data.geom_xpos["finger", :2]
+        physics.forward()  # the target's world position (what is rendered) follows its model position here
 
 
 def wrap_angle_shoulder(positions: np.ndarray) -> np.ndarray:

@@ -170,6 +170,17 @@ def test_images_goal_image_and_render_sizes(small_env):
     np.testing.assert_array_equal(small_env.render(), small_env.goal_image)
 
 
+def test_set_goal_image_shows_the_target_at_the_new_goal(small_env):
+    """set_goal renders the goal image with the target already moved to the new fingertip."""
+    start = small_env.reset(seed=2).joint_positions
+    goal = np.array([1.0, -1.2])
+    small_env.set_goal(goal)
+    np.testing.assert_array_equal(small_env.observe().joint_positions, start)  # the arm stayed
+    small_env.set_state(_with_joints(small_env, goal))
+    assert small_env.finger_to_target_distance() < 1e-9
+    np.testing.assert_array_equal(small_env.render(), small_env.goal_image)
+
+
 def test_time_and_step_count(small_env):
     obs = small_env.reset(seed=0)
     assert obs.time == 0.0 and small_env.step_count == 0
