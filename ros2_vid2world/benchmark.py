@@ -115,14 +115,17 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
     joint_s = best_time(run_joint, settings.repeats)
     with FlopCounterMode(display=False) as counter:
         run_engine()
+    imagine_flops = counter.get_total_flops()
     results = {
         "naive_frames_per_s": frames / naive_s,
         "engine_frames_per_s": frames / engine_s,
         "cache_speedup": naive_s / engine_s,
         "max_abs_diff_vs_naive": float((run_engine() - run_naive()).abs().max()),
         "matmul_peak_gflops": matmul_peak_gflops(),
-        "engine_gflops": counter.get_total_flops() / engine_s / 1e9,
+        "engine_gflops": imagine_flops / engine_s / 1e9,
+        "imagine_gflop": imagine_flops / 1e9,
         "plan_latency_ms": 1e3 * plan_latency_s(folder, settings),
+        "plan_gflop": plan_flops(folder, settings) / 1e9,
         # The same imagination with the model under bf16 autocast (AMX / AVX-512 BF16 where present).
         "bf16_frames_per_s": frames / bf16_s,
         "bf16_speedup": engine_s / bf16_s,
@@ -140,6 +143,11 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         "torch_threads": torch.get_num_threads(),
     }
     results["engine_fraction_of_peak"] = results["engine_gflops"] / results["matmul_peak_gflops"]
+    # What fp32 arithmetic allows here: no backend computes faster than the matmul ceiling, so a decision
+    # takes at least its FLOPs at that rate, and no fp32 backend (ONNX Runtime included) can beat the
+    # engine by more than ceiling / engine rate unless it does less arithmetic.
+    results["plan_latency_floor_ms"] = 1e3 * results["plan_gflop"] / results["matmul_peak_gflops"]
+    results["fp32_speedup_ceiling"] = 1 / results["engine_fraction_of_peak"]
     return results
 
 
@@ -150,6 +158,24 @@ def plan_latency_s(
     rollout: str = "autoregressive",
 ) -> float:
     """Wall time of one full CEM decision (set history, imagine every iteration, score, refit)."""
+    return best_time(decision_planner(folder, settings, precision, rollout).plan, settings.repeats)
+
+
+def plan_flops(folder: WorldModelFolder, settings: BenchSettings) -> int:
+    """FLOPs of one full fp32 CEM decision, counted by torch (matmuls and convolutions)."""
+    planner = decision_planner(folder, settings)
+    with FlopCounterMode(display=False) as counter:
+        planner.plan()
+    return counter.get_total_flops()
+
+
+def decision_planner(
+    folder: WorldModelFolder,
+    settings: BenchSettings,
+    precision: str = "fp32",
+    rollout: str = "autoregressive",
+) -> VisualPlanner:
+    """A planner at the benchmark's settings with a random goal and a full history of random frames."""
     config = PlannerConfig(
         population=settings.candidates,
         elites=settings.elites,
@@ -168,4 +194,4 @@ def plan_latency_s(
     planner.observe(rng.integers(0, 256, size, dtype=np.uint8))
     for _ in range(settings.history_frames - 1):
         planner.observe(rng.integers(0, 256, size, dtype=np.uint8), np.zeros(folder.model.config.action_dim))
-    return best_time(planner.plan, settings.repeats)
+    return planner

@@ -28,6 +28,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", type=Path, help="parameters file for both nodes (default: the shipped config/demo.yaml)"
     )
+    parser.add_argument(
+        "--goals",
+        choices=("random", "exploration"),
+        help="goal protocol (default: the config's sim goal_source, shipped: random): random poses, or where "
+        "the data-collection policy takes the arm in --goal-steps steps (DINO-WM's protocol)",
+    )
+    parser.add_argument(
+        "--goal-steps", type=int, help="exploration steps behind a goal with --goals exploration (25)"
+    )
     parser.add_argument("--skip-oracle", action="store_true", help="do not run the oracle baseline")
     parser.add_argument("--skip-random", action="store_true", help="do not run the random baseline")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -46,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     config = args.config or find_shared("config/demo.yaml")
     if config is None:
         raise ValueError("the shipped config/demo.yaml was not found: pass --config FILE.")
+    goals = {"goal_source": args.goals, "goal_steps": args.goal_steps}
     settings = DemoSettings.from_config(
         config,
+        sim_overrides={name: value for name, value in goals.items() if value is not None},
         model_path=args.model if args.model is not None else default_model_path(),
         out=args.out,
         episodes=args.episodes,

@@ -28,6 +28,14 @@ WHERE = {
 }
 
 
+GOALS = {
+    "random": "a random pose drawn independently of the start (--goals random)",
+    "exploration": "the pose the data-collection policy reaches from the start in {steps} steps (--goals "
+    "exploration: DINO-WM's protocol, whose Reacher goals are the state 25 dataset actions after a "
+    "dataset state)",
+}
+
+
 def summary(result: DemoResult, files: dict | None = None) -> dict:
     """The report as one JSON-friendly dict (also what --json prints)."""
     settings = result.settings
@@ -59,6 +67,7 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
         "success_criterion": CRITERION.format(
             radius=radius, steps=settings.max_steps, period=settings.control_period
         ),
+        "goals": GOALS[settings.goal_source].format(steps=settings.goal_steps),
         "policies": {p: WHERE[p] if result.ran[p] else "not run" for p in POLICIES},
         "decision_latency": {p: result.latency(p) for p in POLICIES},
         "timings_s": {k: round(v, 2) for k, v in result.timings_s.items()},
@@ -171,7 +180,7 @@ def markdown(report: dict) -> str:
             "-" if latency is None else f"{latency['median_s']:.3f} s",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", f"Success: {report['success_criterion']}.", ""]
+    lines += ["", f"Success: {report['success_criterion']}.", f"Goal of each pair: {report['goals']}.", ""]
     lines += [f"- **{p}**: {where}" for p, where in report["policies"].items()]
     lines += ["", "## Episodes", "", "Steps to success (or the budget), final distance in cm.", ""]
     lines += ["| # | seed | elbow flip | learned | random | oracle |", "|---|---|---|---|---|---|"]

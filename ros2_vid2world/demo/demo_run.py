@@ -78,6 +78,7 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
         runner.set_planner_enabled(False)
         # Episodes end at the budget or the first success: the sim ignores commands after either.
         episode_end = {"max_steps": settings.max_steps, "end_on_success": True}
+        episode_end.update(goal_source=settings.goal_source, goal_steps=settings.goal_steps)
         sim = NodeProcess("sim_node", settings.config_path, episode_end, logs, domain_id)
         processes.append(sim)
         runner.wait_for_sim(STARTUP_TIMEOUT_S)
@@ -110,6 +111,8 @@ def _reacher_env(settings: DemoSettings):
             control_period=settings.control_period,
             max_joint_velocity=settings.max_joint_velocity,
             task=sim.get("task", "easy"),
+            goal_source=settings.goal_source,
+            goal_steps=settings.goal_steps,
         )
     )
 

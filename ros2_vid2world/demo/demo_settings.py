@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..sim.exploration import GOAL_SOURCES
+
 PACKAGE = "ros2_vid2world"
 SIM_NODE = "/reacher_sim"  # sim_node.NODE_NAME (test_demo_settings checks they agree)
 PLANNER_NODE = "/vid2world_planner"  # planner_node.NODE_NAME
@@ -95,19 +97,33 @@ class DemoSettings:
                 f"--config: the sim's and the planner's goal_image_topic must be set and equal. "
                 f"Got {sim_goal!r} and {planner_goal!r}."
             )
+        if self.goal_source not in GOAL_SOURCES:
+            raise ValueError(f"--goals must be one of {list(GOAL_SOURCES)}. Got {self.goal_source!r}.")
+        if not isinstance(self.goal_steps, int) or self.goal_steps < 1:
+            raise ValueError(f"--goal-steps must be an integer >= 1. Got {self.goal_steps!r}.")
         if self.sim_parameters.get("mode", "lockstep") != "lockstep":
             raise ValueError(
                 f"--config: the demo needs the sim in lockstep mode. Got {self.sim_parameters['mode']!r}."
             )
 
     @classmethod
-    def from_config(cls, config_path: Path, **values) -> DemoSettings:
+    def from_config(cls, config_path: Path, sim_overrides: dict | None = None, **values) -> DemoSettings:
+        """Settings from a parameters file; `sim_overrides` replace some of its sim parameters."""
         sim, planner = node_parameters(config_path)
+        sim.update(sim_overrides or {})
         return cls(config_path=Path(config_path), sim_parameters=sim, planner_parameters=planner, **values)
 
     @property
     def seeds(self) -> list[int]:
         return episode_seeds(self.seed, self.episodes)
+
+    @property
+    def goal_source(self) -> str:
+        return self.sim_parameters.get("goal_source", "random")
+
+    @property
+    def goal_steps(self) -> int:
+        return self.sim_parameters.get("goal_steps", 25)
 
     @property
     def control_period(self) -> float:
@@ -154,6 +170,7 @@ class DemoSettings:
             "seed": self.seed,
             "episode_seeds": self.seeds,
             "control_period_s": self.control_period,
+            "goals": {"source": self.goal_source, "exploration_steps": self.goal_steps},
             "planner": self.planner_values(),
             "action_low": self.action_bounds()[0],
             "action_high": self.action_bounds()[1],

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# ReacherEnv's goal protocols (kept here, free of MuJoCo, for callers that only validate settings):
+# "random" draws any pose, "exploration" runs this module's policy from the start.
+GOAL_SOURCES = ("random", "exploration")
+
 
 @dataclass
 class ExplorationConfig:

@@ -4,8 +4,15 @@ Like a ros2_control forward_command_controller on velocity interfaces, an action
 "shoulder", "wrist") is a velocity command scaled by `max_joint_velocity`. Each control step runs the
 physics substeps with an inverse-dynamics velocity servo that turns the command into actuator torques.
 
-An episode has a random start and a random GOAL configuration; the target sits at the fingertip of
-the goal configuration, so the goal is exactly reachable, and the goal image shows the arm there.
+An episode has a random start and a GOAL configuration; the target sits at the fingertip of the goal
+configuration, so the goal is exactly reachable, and the goal image shows the arm there. Goals come
+from one of two protocols (`goal_source`):
+
+- "random": a uniformly random configuration, independent of the start (half the time the elbow is
+  folded the other way, far behind the image cost's local minimum);
+- "exploration": where the data-collection policy (`sim.exploration`) takes the arm from the start in
+  `goal_steps` control steps. This is DINO-WM's protocol for Reacher, whose goals are the observation
+  after 5 x 5 dataset actions from a dataset state: a goal the data's own motions reach in that time.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 from dm_control import suite  # noqa: E402
 from dm_control.mujoco import Camera  # noqa: E402
+
+from .exploration import GOAL_SOURCES, ExplorationPolicy  # noqa: E402
 
 JOINT_NAMES = ("shoulder", "wrist")
 TASKS = ("easy", "hard")
@@ -47,6 +56,7 @@ class ReacherConfig:
     task: dm_control reacher task, which sets the target size ("easy" 0.05 m, "hard" 0.015 m).
     seed: seeds the sequence of episodes (each reset without a seed draws the next one).
     tracking_gain: fraction of the velocity error the servo removes per physics step, in (0, 1].
+    goal_source: "random" or "exploration" (see the module doc); goal_steps: the exploration's length.
     """
 
     image_size: int = 64
@@ -55,6 +65,8 @@ class ReacherConfig:
     task: str = "easy"
     seed: int = 0
     tracking_gain: float = 1.0
+    goal_source: str = "random"
+    goal_steps: int = 25
 
     def __post_init__(self):
         if not isinstance(self.image_size, int) or not 8 <= self.image_size <= MAX_IMAGE_SIZE:
@@ -75,6 +87,10 @@ class ReacherConfig:
             raise ValueError(f"`seed` must be a non-negative integer. Got {self.seed!r}.")
         if not 0 < self.tracking_gain <= 1:
             raise ValueError(f"`tracking_gain` must be in (0, 1]. Got {self.tracking_gain!r}.")
+        if self.goal_source not in GOAL_SOURCES:
+            raise ValueError(f"`goal_source` must be one of {list(GOAL_SOURCES)}. Got {self.goal_source!r}.")
+        if not isinstance(self.goal_steps, int) or self.goal_steps < 1:
+            raise ValueError(f"`goal_steps` must be an integer >= 1. Got {self.goal_steps!r}.")
 
 
 @dataclass(frozen=True)
@@ -153,13 +169,13 @@ class ReacherEnv:
         physics = self._physics
         physics.reset()
         start = self._random_configuration(rng)
-        goal = self._random_configuration(rng)
+        goal = self._draw_goal(start, rng)
         for _ in range(MAX_GOAL_DRAWS):  # a goal already reached at the start teaches nothing
             self._place_target(goal)
             self._set_joint_positions(start)
             if not self.success():
                 break
-            goal = self._random_configuration(rng)
+            goal = self._draw_goal(start, rng)
         self.goal_joint_positions = wrap_angle_shoulder(goal)
         self._set_joint_positions(goal)
         self.goal_image = self.render()
@@ -297,6 +313,19 @@ class ReacherEnv:
 
     def _random_configuration(self, rng: np.random.Generator) -> np.ndarray:
         return np.array([rng.uniform(-np.pi, np.pi), rng.uniform(*self._wrist_range)])
+
+    def _draw_goal(self, start: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        if self.config.goal_source == "random":
+            return self._random_configuration(rng)
+        # Run the data-collection policy from the start on the real physics, then rewind to t = 0.
+        self._physics.reset()
+        self._set_joint_positions(start)
+        policy = ExplorationPolicy(rng)
+        for _ in range(self.config.goal_steps):
+            self.advance(policy())
+        goal = self._physics.data.qpos[self._qpos].copy()
+        self._physics.reset()
+        return goal
 
     def _set_joint_positions(self, positions: np.ndarray) -> None:
         data = self._physics.data

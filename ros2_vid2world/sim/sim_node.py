@@ -27,7 +27,15 @@ from std_srvs.srv import Trigger
 
 from ..ros.imagined_tiles import rgb8_image
 from . import topics
-from .reacher_env import JOINT_NAMES, MAX_IMAGE_SIZE, TASKS, ReacherConfig, ReacherEnv, ReacherObservation
+from .reacher_env import (
+    GOAL_SOURCES,
+    JOINT_NAMES,
+    MAX_IMAGE_SIZE,
+    TASKS,
+    ReacherConfig,
+    ReacherEnv,
+    ReacherObservation,
+)
 
 NODE_NAME = "reacher_sim"
 MODES = ("lockstep", "realtime")
@@ -46,6 +54,13 @@ PARAMETERS = {
     "control_period": (0.1, "Simulated seconds per control step (a multiple of 0.02).", (0.02, 10.0)),
     "max_joint_velocity": (3.0, "Joint speed limit in rad/s; faster commands are clipped.", (0.01, 100.0)),
     "task": ("easy", f"dm_control reacher task (sets the target size): one of {list(TASKS)}.", None),
+    "goal_source": (
+        "random",
+        f"How goals are drawn: one of {list(GOAL_SOURCES)} (random: any pose; exploration: where the "
+        "data-collection policy takes the arm from the start in goal_steps steps, DINO-WM's protocol).",
+        None,
+    ),
+    "goal_steps": (25, "Control steps of exploration behind a goal (goal_source exploration).", (1, 10000)),
     "mode": ("lockstep", "lockstep: a step per command; realtime: a timer at the control rate.", None),
     "seed": (0, "Seeds the sequence of episodes.", (0, 2**31 - 1)),
     "episode_seed": (
@@ -99,6 +114,8 @@ class SimNode(Node):
                 max_joint_velocity=value["max_joint_velocity"],
                 task=value["task"],
                 seed=value["seed"],
+                goal_source=value["goal_source"],
+                goal_steps=value["goal_steps"],
             )
         )
         self._period_ns = round(value["control_period"] * 1e9)

@@ -39,6 +39,14 @@ def test_bench_json_has_every_figure_and_the_engine_matches_the_full_window_samp
     )
     assert results["plan_latency_joint_ms"] > 0
     assert 0 < results["engine_gflops"] and 0 < results["matmul_peak_gflops"]
+    # One iteration: the decision's arithmetic is one imagination of the population (+ the cheap cost).
+    assert results["plan_gflop"] == pytest.approx(results["imagine_gflop"], rel=0.05)
+    assert results["plan_latency_floor_ms"] == pytest.approx(
+        1e3 * results["plan_gflop"] / results["matmul_peak_gflops"], rel=1e-9
+    )
+    assert results["fp32_speedup_ceiling"] == pytest.approx(
+        results["matmul_peak_gflops"] / results["engine_gflops"], rel=1e-9
+    )
     assert results["torch_threads"] == 1 and "CPUExecutionProvider" in results["ort_providers"]
 
 

@@ -39,5 +39,7 @@ def test_bad_counts_and_a_missing_config(tmp_path, capsys, three_dim_model):
     capsys.readouterr()
     model = ["--model", str(three_dim_model)]
     assert "--episodes must be an integer >= 1" in one_error_line(capsys, ["demo", *model, "--episodes", "0"])
+    line = one_error_line(capsys, ["demo", *model, "--goals", "exploration", "--goal-steps", "0"])
+    assert line == "vid2world demo: error: --goal-steps must be an integer >= 1. Got 0."
     line = one_error_line(capsys, ["demo", *model, "--config", str(tmp_path / "none.yaml")])
     assert "--config" in line and "cannot be read" in line

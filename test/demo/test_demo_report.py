@@ -74,6 +74,8 @@ def test_report_files_agree_with_the_episodes(tmp_path):
     assert "0.060 m" in report["success_criterion"] and "5 control steps" in report["success_criterion"]
     markdown = (out / "report.md").read_text()
     assert "| learned (ROS 2) | 0.50 |" in markdown and "| random | not run |" in markdown
+    assert report["goals"].startswith("a random pose drawn independently of the start")
+    assert f"Goal of each pair: {report['goals']}." in markdown
     assert report["episodes"][0]["pair"]["elbow_flip"] and not report["episodes"][1]["pair"]["elbow_flip"]
     flips = [note for note in report["limits"] if "elbow folded the other way" in note]
     assert len(flips) == 1 and "1 of the 2 pairs" in flips[0]
@@ -88,6 +90,20 @@ def test_report_files_agree_with_the_episodes(tmp_path):
         assert gif.n_frames == 6 and gif.size == (3 * 128, 128 + 2 * 16)
     with Image.open(out / "success.png") as plot:
         assert plot.size[0] > plot.size[1]
+
+
+def test_exploration_goals_are_named_with_their_length(tmp_path):
+    demo = result(tmp_path)
+    demo.settings = DemoSettings.from_config(
+        SHIPPED_CONFIG,
+        sim_overrides={"goal_source": "exploration", "goal_steps": 12},
+        model_path=tmp_path,
+        out=tmp_path / "out",
+        episodes=2,
+    )
+    report = write_report(demo, tmp_path / "out")
+    assert "reaches from the start in 12 steps" in report["goals"] and "DINO-WM" in report["goals"]
+    assert report["settings"]["goals"] == {"source": "exploration", "exploration_steps": 12}
 
 
 def test_a_stopped_run_reports_what_it_completed(tmp_path):

@@ -74,6 +74,18 @@ def test_counts_must_be_positive(tmp_path, name, value):
         settings(tmp_path, **{name: value})
 
 
+def test_goal_source_comes_from_the_config_or_an_override(tmp_path):
+    shipped = settings(tmp_path)
+    assert (shipped.goal_source, shipped.goal_steps) == ("random", 25)
+    demo = settings(tmp_path, sim_overrides={"goal_source": "exploration", "goal_steps": 10})
+    assert (demo.goal_source, demo.goal_steps) == ("exploration", 10)
+    assert demo.as_dict()["goals"] == {"source": "exploration", "exploration_steps": 10}
+    with pytest.raises(ValueError, match="--goals must be one of"):
+        settings(tmp_path, sim_overrides={"goal_source": "dataset"})
+    with pytest.raises(ValueError, match="--goal-steps must be an integer >= 1"):
+        settings(tmp_path, sim_overrides={"goal_steps": 0})
+
+
 def test_episode_seeds_are_deterministic_prefix_stable_and_not_the_training_sequence():
     assert episode_seeds(0, 10) == episode_seeds(0, 10)
     assert episode_seeds(0, 50)[:10] == episode_seeds(0, 10)

@@ -5,7 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from ros2_vid2world.sim.reacher_env import ReacherConfig, ReacherEnv
+from ros2_vid2world.sim.exploration import ExplorationPolicy
+from ros2_vid2world.sim.reacher_env import ReacherConfig, ReacherEnv, wrap_angle_shoulder
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,8 @@ from ros2_vid2world.sim.reacher_env import ReacherConfig, ReacherEnv
         ("seed", -1),
         ("tracking_gain", 0.0),
         ("tracking_gain", 1.5),
+        ("goal_source", "dataset"),
+        ("goal_steps", 0),
     ],
 )
 def test_config_rejects_bad_values_naming_the_field(field, value):
@@ -179,6 +182,36 @@ def test_set_goal_image_shows_the_target_at_the_new_goal(small_env):
     small_env.set_state(_with_joints(small_env, goal))
     assert small_env.finger_to_target_distance() < 1e-9
     np.testing.assert_array_equal(small_env.render(), small_env.goal_image)
+
+
+def test_exploration_goals_are_where_the_data_policy_takes_the_arm():
+    """goal_source "exploration": the goal is the pose after goal_steps steps of the collection policy
+    from the start (the episode's generator continued), and the episode still starts at rest at t = 0."""
+    env = ReacherEnv(ReacherConfig(image_size=16, goal_source="exploration", goal_steps=8))
+    twin = ReacherEnv(ReacherConfig(image_size=16))  # replays the draw by hand
+    try:
+        for seed in (3, 5):  # seeds whose first exploration does not end on the target (no redraw)
+            observation = env.reset(seed)
+            rng = np.random.default_rng(seed)
+            start = np.array([rng.uniform(-np.pi, np.pi), rng.uniform(*twin._wrist_range)])
+            twin.reset(seed)
+            twin.set_state(_with_joints(twin, start))
+            policy = ExplorationPolicy(rng)
+            for _ in range(8):
+                twin.step(policy())
+            np.testing.assert_allclose(observation.joint_positions, wrap_angle_shoulder(start), atol=1e-12)
+            np.testing.assert_allclose(
+                env.goal_joint_positions, wrap_angle_shoulder(twin.observe().joint_positions), atol=1e-9
+            )
+            assert observation.time == 0.0 and env.step_count == 0
+            np.testing.assert_array_equal(observation.joint_velocities, 0.0)
+            assert not env.success()
+            env.set_state(_with_joints(env, env.goal_joint_positions))
+            assert env.success()
+            np.testing.assert_array_equal(env.render(), env.goal_image)
+    finally:
+        env.close()
+        twin.close()
 
 
 def test_time_and_step_count(small_env):

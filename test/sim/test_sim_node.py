@@ -181,12 +181,17 @@ def test_realtime_steps_on_a_timer_with_the_held_command(tmp_path):
         rig.close()
 
 
-def test_a_bad_parameter_is_one_error_line_and_exit_code_2(tmp_path):
-    node = SimProcess({"mode": "fast"}, tmp_path, "bad_mode")
+@pytest.mark.parametrize(
+    "parameters, message",
+    [
+        ({"mode": "fast"}, "`mode` must be one of ['lockstep', 'realtime']. Got 'fast'."),
+        ({"goal_source": "x"}, "`goal_source` must be one of ['random', 'exploration']. Got 'x'."),
+    ],
+)
+def test_a_bad_parameter_is_one_error_line_and_exit_code_2(tmp_path, parameters, message):
+    node = SimProcess(parameters, tmp_path, "bad_parameter")
     try:
         assert node.process.wait(STARTUP_TIMEOUT_S) == 2
-        assert node.output().strip().splitlines()[-1] == (
-            "sim_node: error: `mode` must be one of ['lockstep', 'realtime']. Got 'fast'."
-        )
+        assert node.output().strip().splitlines()[-1] == f"sim_node: error: {message}"
     finally:
         node.stop()
