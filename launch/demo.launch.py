@@ -3,7 +3,8 @@
 sim_node (the simulated reacher, lockstep) and planner_node (the learned planner, configured and
 activated by itself: `autostart: true` in the file), both with config/demo.yaml, which has a section per
 node. Arguments: model_path (default: the installed models/reacher), params_file (default: the
-installed config/demo.yaml), max_steps (the sim's episode budget). Episodes are reset through the sim's
+installed config/demo.yaml), max_steps (the sim's episode budget), goal_source (random, or exploration:
+DINO-WM's goal protocol, like `vid2world demo --goals`). Episodes are reset through the sim's
 ~/reset_episode service (`vid2world demo` drives them over the same interfaces). Needs a ROS 2 install
 (`launch`, `launch_ros`); the pip path runs `vid2world demo`, which starts the same nodes itself.
 """
@@ -35,7 +36,10 @@ def generate_launch_description() -> LaunchDescription:
         name=SIM_NODE,
         parameters=[
             params_file,
-            {"max_steps": ParameterValue(LaunchConfiguration("max_steps"), value_type=int)},
+            {
+                "max_steps": ParameterValue(LaunchConfiguration("max_steps"), value_type=int),
+                "goal_source": LaunchConfiguration("goal_source"),
+            },
         ],
         output="screen",
         emulate_tty=True,
@@ -63,6 +67,11 @@ def generate_launch_description() -> LaunchDescription:
             ),
             DeclareLaunchArgument(
                 "max_steps", default_value="25", description="Control steps per episode (sim_node)."
+            ),
+            DeclareLaunchArgument(
+                "goal_source",
+                default_value="random",
+                description="How the sim draws goals: random, or exploration (DINO-WM's protocol).",
             ),
             sim,
             planner,

@@ -11,7 +11,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / "launch" / "demo.launch.py"
-ARGUMENTS = {"model_path", "params_file", "max_steps"}
+ARGUMENTS = {"model_path", "params_file", "max_steps", "goal_source"}
 
 
 def launch_available() -> bool:
