@@ -8,8 +8,8 @@ An episode has a random start and a GOAL configuration; the target sits at the f
 configuration, so the goal is exactly reachable, and the goal image shows the arm there. Goals come
 from one of two protocols (`goal_source`):
 
-- "random": a uniformly random configuration, independent of the start (half the time the elbow is
-  folded the other way, far behind the image cost's local minimum);
+- "random": a uniformly random configuration, independent of the start (about half the goals fold
+  the elbow the other way from the start, behind a local minimum of an image cost);
 - "exploration": where the data-collection policy (`sim.exploration`) takes the arm from the start in
   `goal_steps` control steps. This is DINO-WM's protocol for Reacher, whose goals are the observation
   after 5 x 5 dataset actions from a dataset state: a goal the data's own motions reach in that time.
