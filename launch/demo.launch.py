@@ -71,7 +71,8 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument(
                 "goal_source",
                 default_value="random",
-                description="How the sim draws goals: random, or exploration (DINO-WM's protocol).",
+                description="How the sim draws goals: random, or exploration (DINO-WM's protocol); "
+                "replaces the params file's goal_source, as max_steps replaces its max_steps.",
             ),
             sim,
             planner,

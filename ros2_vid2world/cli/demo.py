@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..demo.demo_settings import DEFAULT_EPISODES, DEFAULT_MAX_STEPS
+from ..sim.exploration import GOAL_SOURCES
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -30,12 +31,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--goals",
-        choices=("random", "exploration"),
+        choices=GOAL_SOURCES,
         help="goal protocol (default: the config's sim goal_source, shipped: random): random poses, or where "
         "the data-collection policy takes the arm in --goal-steps steps (DINO-WM's protocol)",
     )
     parser.add_argument(
-        "--goal-steps", type=int, help="exploration steps behind a goal with --goals exploration (25)"
+        "--goal-steps",
+        type=int,
+        help="exploration steps behind a goal with --goals exploration (default: the config's, shipped 25)",
     )
     parser.add_argument("--skip-oracle", action="store_true", help="do not run the oracle baseline")
     parser.add_argument("--skip-random", action="store_true", help="do not run the random baseline")
