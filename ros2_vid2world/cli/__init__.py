@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
-from . import bench, causalize, collect, dataset, demo, eval_bag, export_onnx, replay, train
+from . import bench, causalize, collect, dataset, demo, eval_bag, export_onnx, probe, replay, train
 
-SUBCOMMANDS = (causalize, bench, export_onnx, dataset, collect, eval_bag, replay, train, demo)
+SUBCOMMANDS = (causalize, bench, export_onnx, dataset, collect, eval_bag, replay, train, probe, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

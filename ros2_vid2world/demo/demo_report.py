@@ -23,7 +23,7 @@ WHERE = {
     "learned": "planner_node with the learned model, driving sim_node over ROS 2 (lockstep: the sim waits "
     "for each command, so planning time costs no simulated time)",
     "random": "uniform random joint velocities within the action bounds, in-process on ReacherEnv",
-    "oracle": "the same CEM planner and image cost with the simulator as the model (each candidate rolled "
+    "oracle": "the same CEM planner and cost terms with the simulator as the model (each candidate rolled "
     "out in MuJoCo, its final frame rendered and scored at the model's resolution), in-process on ReacherEnv",
 }
 
@@ -114,7 +114,7 @@ def limits(result: DemoResult) -> list[str]:
         f"{planner.get('denoise_steps')} denoising steps: chosen so that a run fits on 2 CPU cores; "
         "DINO-WM's Reacher figure (0.92) used 300 candidates, 30 elites and 30 iterations on a GPU."
     )
-    notes.extend(_pair_notes(result, planner.get("horizon")))
+    notes.extend(_pair_notes(result, planner.get("horizon"), planner.get("probe_weight", 0.0)))
     latency = result.latency("learned")
     if latency is not None:
         notes.append(
@@ -137,7 +137,7 @@ def limits(result: DemoResult) -> list[str]:
     return notes
 
 
-def _pair_notes(result: DemoResult, horizon: int | None) -> list[str]:
+def _pair_notes(result: DemoResult, horizon: int | None, probe_weight: float) -> list[str]:
     """How each policy did on the pairs whose goal folds the elbow the other way, and on the rest."""
     parts = []
     for policy in POLICIES:
@@ -149,13 +149,22 @@ def _pair_notes(result: DemoResult, horizon: int | None) -> list[str]:
     if not parts:
         return []
     flips = sum(pair.elbow_flip for pair in result.pairs.values())
-    return [
+    counted = (
         f"{flips} of the {len(result.pairs)} pairs have the goal's elbow folded the other way from the "
-        f"start's (wrist angles of opposite sign): {'; '.join(parts)}. The image cost asks for the pictured "
-        "pose, and reaching it means straightening the elbow first, which takes the arm away from the goal "
-        f"image before it comes closer: a local minimum that a {horizon}-step lookahead often does not see "
-        "past, even with a perfect model (the oracle's figure there). The task's criterion would accept the "
-        "mirrored pose, which the goal image does not show."
+        f"start's (wrist angles of opposite sign): {'; '.join(parts)}."
+    )
+    if probe_weight > 0:
+        return [
+            f"{counted} The planner scored plans by the joints the state probe reads off the imagined "
+            f"frames (planner.probe_weight {probe_weight:g}): a distance that falls the whole way to the "
+            "goal, where the image distance alone has a local minimum on these pairs (straightening the "
+            "elbow first takes the arm away from the goal image)."
+        ]
+    return [
+        f"{counted} The image cost asks for the pictured pose, and reaching it means straightening the elbow "
+        "first, which takes the arm away from the goal image before it comes closer: a local minimum that a "
+        f"{horizon}-step lookahead often does not see past, even with a perfect model (the oracle's figure "
+        "there). The task's criterion would accept the mirrored pose, which the goal image does not show."
     ]
 
 

@@ -31,7 +31,12 @@ def run_demo(settings: DemoSettings, progress: Progress = lambda line: None) -> 
     Raises ValueError for bad input, KeyboardInterrupt after writing the report of an interrupted run.
     """
     planner = settings.planner_values()
-    model = check_model(settings.model_path, planner.get("history_frames", 4), planner.get("horizon", 4))
+    model = check_model(
+        settings.model_path,
+        planner.get("history_frames", 4),
+        planner.get("horizon", 4),
+        needs_state_probe=planner.get("probe_weight", 0.0) > 0,
+    )
     result = DemoResult(settings=settings, model=model)
     started = time.perf_counter()
     _describe_pairs(settings, result)
@@ -129,6 +134,7 @@ def _describe_pairs(settings: DemoSettings, result: DemoResult) -> None:
 
 def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
     from ..planning.visual_planner import PlannerConfig
+    from ..world_model.folder import load_state_probe
     from .oracle_planner import OraclePlanner
     from .random_policy import RandomPolicy
     from .sim_episodes import run_sim_episode
@@ -140,7 +146,10 @@ def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult,
         policies.append(RandomPolicy(low, high))
     if settings.run_oracle:
         config = PlannerConfig(**settings.planner_values())
-        policies.append(OraclePlanner(config, model.image_size, low, high, settings.max_joint_velocity))
+        probe = load_state_probe(model.path) if config.probe_weight > 0 else None
+        policies.append(
+            OraclePlanner(config, model.image_size, low, high, settings.max_joint_velocity, state_probe=probe)
+        )
     try:
         for policy in policies:
             started = time.perf_counter()

@@ -14,6 +14,7 @@ from .demo_settings import find_shared
 
 SHIPPED_MODEL = "models/reacher"
 MANIFEST = "vid2world.json"  # world_model.folder.MANIFEST, read here without importing torch
+STATE_PROBE = "state_probe"  # world_model.folder.STATE_PROBE
 REACHER_ACTION_DIM = 2  # shoulder and wrist velocities
 
 
@@ -36,9 +37,9 @@ def default_model_path() -> Path:
     return path
 
 
-def check_model(path: Path, history_frames: int, horizon: int) -> ModelInfo:
+def check_model(path: Path, history_frames: int, horizon: int, needs_state_probe: bool = False) -> ModelInfo:
     """ValueError (one line) unless `path` is a world-model folder for the reacher's 2-D actions whose
-    window holds history_frames + horizon frames."""
+    window holds history_frames + horizon frames (and which has a state probe, if the planner needs one)."""
     path = Path(path)
     if not path.is_dir():
         raise ValueError(f"--model {str(path)!r} does not exist or is not a folder.")
@@ -70,5 +71,10 @@ def check_model(path: Path, history_frames: int, horizon: int) -> ModelInfo:
         raise ValueError(
             f"--model {str(path)!r} sees {info.max_frames} frames, fewer than planner.history_frames "
             f"({history_frames}) + planner.horizon ({horizon}) in the config."
+        )
+    if needs_state_probe and not (path / STATE_PROBE).is_dir():
+        raise ValueError(
+            f"--model {str(path)!r} has no {STATE_PROBE}/ but the config sets planner.probe_weight > 0: "
+            "train one with `vid2world probe --data DATASET --model MODEL`, or set the weight to 0."
         )
     return info

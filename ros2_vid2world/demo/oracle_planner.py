@@ -2,7 +2,8 @@
 
 Same optimiser (`planning.CEM`, same population, elites, iterations, horizon, momentum, std and seed),
 same warm start (the best sequence shifted by one step), same image cost (`GoalLatentCost`, with the
-planner's goal mode and blur, plus its action terms when their weights are set), scored in the
+planner's goal mode and blur, plus its action terms when their weights are set, and the joint-space
+goal cost read by the model folder's state probe when `probe_weight` is set), scored in the
 model's pixel space: camera images rendered at the sim's size and resized to the model's exactly as
 the planner node resizes camera and goal images. Only the imagination differs: each candidate is
 rolled out in MuJoCo from the current state (ReacherEnv get_state / set_state), and only the frames
@@ -22,6 +23,7 @@ from ..planning.costs import (
     CompositeCost,
     CostContext,
     GoalLatentCost,
+    StateProbeGoalCost,
 )
 from ..planning.mpc import shift_sequence
 from ..planning.visual_planner import PlannerConfig
@@ -41,11 +43,15 @@ class OraclePlanner:
         low: list[float],
         high: list[float],
         max_joint_velocity: float,
+        state_probe=None,
     ):
         if config.action_repeat != 1:
             raise ValueError(f"the oracle steps once per decision step: action_repeat must be 1. Got "
                              f"{config.action_repeat}.")
+        if config.probe_weight > 0 and state_probe is None:
+            raise ValueError(f"`probe_weight` is {config.probe_weight}: the oracle needs a state probe.")
         self.config = config
+        self.state_probe = state_probe
         self.image_size = tuple(image_size)
         self.low, self.high = list(low), list(high)
         self.max_joint_velocity = max_joint_velocity
@@ -76,15 +82,13 @@ class OraclePlanner:
                 seed=config.seed,
             )
         )
-        terms = [
-            GoalLatentCost(
-                self.model_frame(env.goal_image),
-                config.goal_mode,
-                config.goal_discount,
-                weight=config.goal_weight,
-                blur=config.goal_blur,
-            )
-        ]
+        goal = self.model_frame(env.goal_image)
+        terms = [GoalLatentCost(goal, config.goal_mode, config.goal_discount, weight=config.goal_weight,
+                                blur=config.goal_blur)]
+        if config.probe_weight > 0:
+            # The rendered frames are already pixels: "decoding" them is the identity.
+            identity = lambda frames: frames  # noqa: E731
+            terms.append(StateProbeGoalCost(self.state_probe.embed, identity, goal, config.probe_weight))
         if config.action_weight > 0:
             terms.append(ActionMagnitudeCost(weight=config.action_weight))
         if config.smoothness_weight > 0:

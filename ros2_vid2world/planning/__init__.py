@@ -9,6 +9,7 @@ from .costs import (
     CostTerm,
     GoalLatentCost,
     JointGoalCost,
+    StateProbeGoalCost,
 )
 from .errors import PlanningError
 from .mpc import MPCConfig, MPCPlanner, PlanResult, shift_sequence
@@ -28,5 +29,6 @@ __all__ = [
     "MPCPlanner",
     "PlanResult",
     "PlanningError",
+    "StateProbeGoalCost",
     "shift_sequence",
 ]

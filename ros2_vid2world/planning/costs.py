@@ -146,6 +146,45 @@ class GoalLatentCost(CostTerm):
         return (distance * (weights / weights.sum())).sum(dim=1)
 
 
+class StateProbeGoalCost(CostTerm):
+    """Squared distance, in the state probe's joint embedding, between the last imagined frame and the goal.
+
+    probe: images [B, 3, H, W] in [-1, 1] -> joint embeddings [B, E] (a `StateProbe`'s `embed`);
+    decode: model-space latents [B, 1, C, h, w] -> images [B, 1, 3, H, W] in [-1, 1] (the folder's
+    `LatentCodec.decode`); goal: the goal image's latent [C, h, w]. Per joint the distance is
+    2 - 2 cos(q - q_goal) for a joint that turns without limit and (q - q_goal)^2 otherwise: it falls
+    along the whole joint-space path to the goal, where a pixel distance can rise first (see
+    `world_model/state_probe.py`).
+    """
+
+    name = "state_probe_goal"
+
+    def __init__(self, probe, decode, goal: torch.Tensor, weight: float = 1.0, name: str | None = None):
+        super().__init__(weight, name)
+        if goal.ndim != 3:
+            raise ValueError(f"`goal` must be a latent [C, h, w]. Got shape {list(goal.shape)}.")
+        self.probe = probe
+        self.decode = decode
+        self.goal_shape = goal.shape
+        with torch.no_grad():
+            self.goal_embedding = self._embed(goal[None])[0]
+
+    def _embed(self, latents: torch.Tensor) -> torch.Tensor:
+        """[B, C, h, w] model-space frames -> [B, 2J] joint embeddings."""
+        images = self.decode(latents[:, None])[:, 0].clamp(-1.0, 1.0)
+        return self.probe(images).float()
+
+    def cost(self, latents, candidates, context):
+        if latents is None:
+            raise ValueError("StateProbeGoalCost needs imagined latents [N, H, C, h, w]. Got None.")
+        expected = [candidates.shape[0], "H", *self.goal_shape]
+        if latents.ndim != 5 or latents.shape[0] != expected[0] or latents.shape[2:] != self.goal_shape:
+            got = list(latents.shape)
+            raise ValueError(f"StateProbeGoalCost expected latents of shape {expected}. Got {got}.")
+        embedding = self._embed(latents[:, -1])
+        return ((embedding - self.goal_embedding.to(embedding)) ** 2).sum(dim=1)
+
+
 class ActionMagnitudeCost(CostTerm):
     """Mean squared action over the horizon and action dimensions: prefers small commands."""
 

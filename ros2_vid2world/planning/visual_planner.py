@@ -20,6 +20,7 @@ from .costs import (
     CostContext,
     GoalLatentCost,
     JointGoalCost,
+    StateProbeGoalCost,
 )
 from .imagination import ImaginationEngine
 from .mpc import MPCConfig, MPCPlanner
@@ -36,7 +37,8 @@ class PlannerConfig:
     action_repeat: model steps per decision step; denoise_steps, guidance_scale, guidance_rescale,
     history_timestep, rollout: the world model's sampler; history_frames: camera frames kept as context;
     momentum, init_std, min_std: CEM refit (std as a fraction of the half-range of the bounds);
-    *_weight: cost terms (goal image in latent space, action magnitude, smoothness, joint goal);
+    *_weight: cost terms (goal image in latent space, action magnitude, smoothness, joint goal, and
+    probe: the goal image's joints read by the model folder's state probe, see `StateProbeGoalCost`);
     goal_mode: score the final imagined frame or all of them discounted; seed: planning noise.
     """
 
@@ -62,6 +64,7 @@ class PlannerConfig:
     smoothness_weight: float = 0.0
     joint_goal_weight: float = 0.0
     joint_action_kind: str = "delta"
+    probe_weight: float = 0.0
     seed: int | None = 0
 
     def __post_init__(self):
@@ -71,7 +74,8 @@ class PlannerConfig:
                 raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
         if self.goal_mode not in GOAL_MODES:
             raise ValueError(f"`goal_mode` must be one of {list(GOAL_MODES)}. Got {self.goal_mode!r}.")
-        for name in ("goal_weight", "goal_blur", "action_weight", "smoothness_weight", "joint_goal_weight"):
+        weights = ("goal_weight", "action_weight", "smoothness_weight", "joint_goal_weight", "probe_weight")
+        for name in ("goal_blur", *weights):
             if getattr(self, name) < 0:
                 raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
         # The sampler settings validate themselves.
@@ -220,6 +224,11 @@ class VisualPlanner:
                 f"history_frames ({config.history_frames}) + horizon x action_repeat ({model_steps}) "
                 f"must fit the model's window of {window} frames."
             )
+        if config.probe_weight > 0 and self.folder.state_probe is None:
+            raise ValueError(
+                f"`probe_weight` is {config.probe_weight} but the model folder has no state probe: "
+                "train one with `vid2world probe`, or set `probe_weight` to 0."
+            )
         if config.rollout not in self.engine.ROLLOUTS:
             raise ValueError(
                 f"`rollout` {config.rollout!r} is not available with {type(self.engine).__name__}: "
@@ -266,6 +275,9 @@ class VisualPlanner:
                     patch_size=self.folder.codec.patch_size,
                 )
             )
+        if self._goal is not None and config.probe_weight > 0:
+            probe, decode = self.folder.state_probe.embed, self.folder.codec.decode
+            terms.append(StateProbeGoalCost(probe, decode, self._goal, weight=config.probe_weight))
         if config.action_weight > 0:
             terms.append(ActionMagnitudeCost(weight=config.action_weight))
         if config.smoothness_weight > 0:

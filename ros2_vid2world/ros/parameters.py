@@ -165,6 +165,14 @@ SPECS: tuple[ParameterSpec, ...] = (
         value_range=(0.0, 100.0),
     ),
     ParameterSpec(
+        "planner.probe_weight",
+        0.0,
+        "Weight of the joint-space goal cost: the goal image's and each imagined final frame's joints, read "
+        "by the model folder's state probe (`vid2world probe`); 0 = off.",
+        dynamic=True,
+        value_range=(0.0, 1.0e6),
+    ),
+    ParameterSpec(
         "planner.rollout",
         "autoregressive",
         "How the horizon is imagined: autoregressive (one frame at a time, the paper's inference) or joint "

@@ -5,6 +5,7 @@ Layout (every weight in safetensors):
     world_model/        Vid2WorldModel.save_pretrained
     scheduler/          the noise schedule (diffusers scheduler config)
     vae/                optional autoencoder; absent for pixel-space models
+    state_probe/        optional StateProbe (`vid2world probe`), for the planner's joint-space goal cost
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, DDIMScheduler
 
 from .latent_codec import LatentCodec, is_patch_size
 from .model import Vid2WorldModel
+from .state_probe import StateProbe
 from .weights_on_disk import check_safetensors_only
 
 FOLDER_FORMAT = "ros2_vid2world/world-model/1"
+STATE_PROBE = "state_probe"
 MANIFEST = "vid2world.json"
 AUTOENCODERS = {cls.__name__: cls for cls in (AutoencoderKL, AutoencoderKLTemporalDecoder)}
 
@@ -34,7 +37,8 @@ class WorldModelFolder:
 
     action_stats: optional per-dimension `mean` and `std` lists used to normalise actions into the
     model's range (written by training from a dataset). patch_size: for pixel-space models, the side
-    of the pixel patches folded into channels (see `LatentCodec`).
+    of the pixel patches folded into channels (see `LatentCodec`). state_probe: reads joint positions
+    off the model's camera images (see `StateProbe`); None when the folder has none.
     """
 
     model: Vid2WorldModel
@@ -42,9 +46,12 @@ class WorldModelFolder:
     vae: AutoencoderKL | AutoencoderKLTemporalDecoder | None = None
     action_stats: dict | None = field(default=None)
     patch_size: int = 1
+    state_probe: StateProbe | None = None
 
     def __post_init__(self):
         self._codec = LatentCodec(self.vae, self.patch_size)  # validates the pair
+        if self.state_probe is not None:
+            check_probe_image_size(self.state_probe, self.image_size)
 
     @property
     def codec(self) -> LatentCodec:
@@ -82,6 +89,8 @@ class WorldModelFolder:
             self.scheduler.save_pretrained(staging / "scheduler")
             if self.vae is not None:
                 self.vae.save_pretrained(staging / "vae", safe_serialization=True)
+            if self.state_probe is not None:
+                self.state_probe.save_pretrained(staging / STATE_PROBE, safe_serialization=True)
             (staging / MANIFEST).write_text(json.dumps(self.manifest(), indent=2) + "\n")
             replace_folder(staging, path)
         except BaseException:
@@ -127,12 +136,14 @@ class WorldModelFolder:
         patch_size = manifest.get("patch_size", 1)  # absent in folders written before patches existed
         if not is_patch_size(patch_size):
             raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
+        state_probe = load_state_probe(path, device, dtype) if (path / STATE_PROBE).is_dir() else None
         folder = cls(
             model=_moved(model, device, dtype).eval(),
             scheduler=scheduler,
             vae=vae,
             action_stats=manifest.get("action_stats"),
             patch_size=patch_size,
+            state_probe=state_probe,
         )
         for key in ("action_dim", "image_size", "latent_channels", "prediction_type", "max_frames"):
             if folder.manifest()[key] != manifest.get(key):
@@ -141,6 +152,51 @@ class WorldModelFolder:
                     f"{folder.manifest()[key]!r}."
                 )
         return folder
+
+
+def check_probe_image_size(probe: StateProbe, image_size: tuple[int, int]) -> None:
+    """ValueError unless the probe reads images of the model's size (it scores the model's frames)."""
+    probe_size = tuple(probe.config.image_size)
+    if probe_size != tuple(image_size):
+        raise ValueError(
+            f"the state probe reads {probe_size[0]}x{probe_size[1]} images; the world model's are "
+            f"{image_size[0]}x{image_size[1]}: train the probe on a dataset of the model's size."
+        )
+
+
+def load_state_probe(
+    path: str | os.PathLike, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+) -> StateProbe:
+    """The state probe of the world-model folder at `path` (ValueError when it has none)."""
+    probe_path = Path(path) / STATE_PROBE
+    if not probe_path.is_dir():
+        raise ValueError(f"{str(path)!r} has no {STATE_PROBE}/: train one with `vid2world probe`.")
+    check_safetensors_only(probe_path)
+    return _moved(StateProbe.from_pretrained(probe_path, use_safetensors=True), device, dtype).eval()
+
+
+def save_state_probe(path: str | os.PathLike, probe: StateProbe) -> Path:
+    """Add (or replace) the state probe of the world-model folder at `path`, atomically.
+
+    The model itself is not rewritten: only `state_probe/` is staged beside it and renamed into place.
+    """
+    path = Path(path)
+    if not (path / MANIFEST).is_file():
+        raise ValueError(
+            f"{str(path)!r} is not a world-model folder: no {MANIFEST} "
+            "(create one with `vid2world causalize` or `vid2world train`)."
+        )
+    staging = Path(tempfile.mkdtemp(prefix=f".{STATE_PROBE}.", dir=path))
+    try:
+        # Written one level down: mkdtemp's folder is private (0700), the probe must be readable like
+        # the rest of the model (an installed share/ folder, another user's planner).
+        probe.save_pretrained(staging / STATE_PROBE, safe_serialization=True)
+        for file in (staging / STATE_PROBE).iterdir():
+            file.chmod(0o644)
+        replace_folder(staging / STATE_PROBE, path / STATE_PROBE)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path / STATE_PROBE
 
 
 def _moved(model, device, dtype: torch.dtype):

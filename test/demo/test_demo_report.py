@@ -92,6 +92,20 @@ def test_report_files_agree_with_the_episodes(tmp_path):
         assert plot.size[0] > plot.size[1]
 
 
+def test_the_flip_note_names_the_cost_the_planner_used(tmp_path):
+    from ros2_vid2world.demo.demo_report import _pair_notes
+
+    demo = result(tmp_path)
+    assert demo.settings.planner_values()["probe_weight"] > 0  # the shipped config reads a state probe
+    (with_probe,) = _pair_notes(demo, horizon=3, probe_weight=1.0)
+    (image_only,) = _pair_notes(demo, horizon=3, probe_weight=0.0)
+    for note in (with_probe, image_only):
+        assert note.startswith("1 of the 2 pairs have the goal's elbow folded the other way")
+    assert "the joints the state probe reads off the imagined frames (planner.probe_weight 1)" in with_probe
+    assert "local minimum that a 3-step lookahead often does not see past" in image_only
+    assert "state probe" not in image_only
+
+
 def test_exploration_goals_are_named_with_their_length(tmp_path):
     demo = result(tmp_path)
     demo.settings = DemoSettings.from_config(

@@ -36,6 +36,15 @@ def test_bad_models_are_refused_with_the_folder_named(tmp_path, make, match):
     assert str(path) in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_planner_that_reads_a_state_probe_needs_one_in_the_folder(tmp_path):
+    path = write_manifest(tmp_path / "m")
+    check_model(path, history_frames=2, horizon=4)  # no probe needed: fine
+    with pytest.raises(ValueError, match="has no state_probe/ but the config sets planner.probe_weight > 0"):
+        check_model(path, history_frames=2, horizon=4, needs_state_probe=True)
+    (path / "state_probe").mkdir()
+    assert check_model(path, history_frames=2, horizon=4, needs_state_probe=True).path == path
+
+
 def test_the_default_model_is_the_shipped_one_or_a_clear_error():
     try:
         path = default_model_path()

@@ -62,3 +62,23 @@ def test_searching_leaves_the_environment_where_it_was(env):
 def test_act_needs_start(env):
     with pytest.raises(RuntimeError, match="start"):
         oracle().act(env)
+
+
+def test_the_oracle_scores_with_the_planners_state_probe(env):
+    import torch
+
+    from ros2_vid2world.world_model.state_probe import StateProbe
+
+    with pytest.raises(ValueError, match="`probe_weight` is 1.0: the oracle needs a state probe"):
+        oracle(probe_weight=1.0)
+    torch.manual_seed(0)
+    probe = StateProbe(joint_names=["shoulder", "wrist"], periodic=[True, False], image_size=list(MODEL_SIZE))
+    planner = OraclePlanner(
+        PlannerConfig(population=8, elites=2, iterations=1, horizon=2, history_frames=1, probe_weight=1.0),
+        MODEL_SIZE, [-3.0] * 2, [3.0] * 2, VELOCITY, state_probe=probe.eval(),
+    )
+    env.reset(3)
+    planner.start(env, seed=3)
+    assert [term.name for term in planner._cost.terms] == ["goal_latent", "state_probe_goal"]
+    action, _ = planner.act(env)
+    assert action.shape == (2,) and np.all(np.abs(action) <= 3.0)

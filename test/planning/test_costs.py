@@ -10,6 +10,7 @@ from ros2_vid2world.planning import (
     CostContext,
     GoalLatentCost,
     JointGoalCost,
+    StateProbeGoalCost,
 )
 
 N, H, A, C, S = 4, 3, 2, 2, 5
@@ -214,3 +215,39 @@ def test_goal_cost_on_pixel_patches_equals_the_cost_on_pixels():
     torch.testing.assert_close(on_patches, on_pixels)
     with pytest.raises(ValueError, match=r"expected latents of shape \[4, 'H', 48, 4, 4\]"):
         GoalLatentCost(unfold(goal, 4), patch_size=4).cost(frames, candidates, CostContext())
+
+
+def angle_probe(frames):
+    """A stand-in probe whose 'image' is its joints: channel 0 holds q0 / pi (periodic), 1 holds q1 / 2.5."""
+    q0, q1 = frames[:, 0].mean(dim=(1, 2)) * math.pi, frames[:, 1].mean(dim=(1, 2)) * 2.5
+    return torch.stack([torch.cos(q0), torch.sin(q0), q1], dim=1)
+
+
+def joint_frames(joints):
+    """[N, 2] -> [N, 3, S, S] frames whose channels hold the joints (channel 2 unused)."""
+    joints = torch.as_tensor(joints, dtype=torch.float32) / torch.tensor([math.pi, 2.5])
+    return torch.cat([joints, torch.zeros(len(joints), 1)], dim=1)[:, :, None, None].expand(-1, 3, S, S)
+
+
+def test_state_probe_goal_cost_is_the_joint_distance_of_the_last_frame():
+    def decode(latents):  # [B, 1, C, h, w] -> [B, 1, 3, h, w]: this model's latents are its frames
+        return latents
+
+    goal = joint_frames([[3.0, 2.0]])[0]
+    finals = [[-3.0, 2.0], [3.0, -2.0], [3.0, 2.0], [0.0, 0.0]]
+    latents = joint_frames([[0.0, 0.0]] * N)[:, None].repeat(1, H, 1, 1, 1)
+    latents[:, -1] = joint_frames(finals)  # earlier frames do not count
+    cost = StateProbeGoalCost(angle_probe, decode, goal, weight=2.0)(latents, torch.zeros(N, H, A))
+    expected = [2 - 2 * math.cos(6.0 - 2 * math.pi), 16.0, 0.0, 2 - 2 * math.cos(3.0) + 4.0]
+    torch.testing.assert_close(cost, 2.0 * torch.tensor(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_state_probe_goal_cost_names_bad_shapes():
+    goal = joint_frames([[0.0, 0.0]])[0]
+    with pytest.raises(ValueError, match=r"`goal` must be a latent \[C, h, w\]"):
+        StateProbeGoalCost(angle_probe, lambda x: x, goal[None])
+    term = StateProbeGoalCost(angle_probe, lambda x: x, goal)
+    with pytest.raises(ValueError, match="needs imagined latents"):
+        term(None, torch.zeros(N, H, A))
+    with pytest.raises(ValueError, match=r"expected latents of shape \[4, 'H', 3, 5, 5\]"):
+        term(torch.zeros(N, H, 3, 6, 6), torch.zeros(N, H, A))

@@ -113,3 +113,20 @@ def test_a_patch_model_plans_on_full_size_images_and_returns_full_size_frames():
     assert out.imagined.shape == (2, 32, 32, 3) and np.isfinite(out.cost)
     with pytest.raises(ValueError, match="32, 32, 3"):
         planner.observe(image(3))
+
+
+def test_the_state_probe_term_scores_plans_when_weighted(folder):
+    import dataclasses
+
+    from ros2_vid2world.world_model.state_probe import StateProbe
+
+    with pytest.raises(ValueError, match="`probe_weight` is 1.0 but the model folder has no state probe"):
+        VisualPlanner(folder, PlannerConfig(**SMALL, probe_weight=1.0), low=-1.0, high=1.0)
+    torch.manual_seed(0)
+    probe = StateProbe(joint_names=["a", "b"], periodic=[True, False], image_size=[16, 16]).eval()
+    with_probe = dataclasses.replace(folder, state_probe=probe)
+    planner = ready_planner(with_probe, probe_weight=1.0)
+    terms = planner.plan().info["cost_terms"]
+    assert set(terms) == {"goal_latent", "state_probe_goal"} and min(terms["state_probe_goal"]) > 0
+    planner.update_config(probe_weight=0.0)
+    assert set(planner.plan().info["cost_terms"]) == {"goal_latent"}

@@ -1,4 +1,4 @@
-"""A small dataset of a square moved by 2-D actions, written with the real DatasetWriter."""
+"""Small datasets written with the real DatasetWriter: a square moved by 2-D actions; a synthetic arm."""
 
 from __future__ import annotations
 
@@ -26,5 +26,32 @@ def square_dataset(tmp_path_factory):
     with DatasetWriter(path, fps=10) as writer:
         for _ in range(6):
             writer.add_episode(*square_episode(rng, 8), source="synthetic")
+        writer.close()
+    return path
+
+
+def arm_frames(joints: np.ndarray, size: int = 16) -> np.ndarray:
+    """[T, 2] -> uint8 [T, size, size, 3]: a red dot on a circle at angle q0, a green bar q1 high."""
+    frames = np.zeros((len(joints), size, size, 3), np.uint8)
+    for t, (q0, q1) in enumerate(joints):
+        y, x = (np.array([np.sin(q0), np.cos(q0)]) * 5.5 + size / 2).astype(int)
+        frames[t, y - 1 : y + 1, x - 1 : x + 1, 0] = 255
+        height = int(round((q1 + 2.5) / 5 * (size - 1)))
+        frames[t, size - 1 - height :, 0:2, 1] = 255
+    return frames
+
+
+def write_arm_dataset(path, episodes=14, length=20, joints=True, seed=0):
+    """A dataset of `arm_frames` along random joint walks; its path."""
+    rng = np.random.default_rng(seed)
+    with DatasetWriter(path, fps=10, joint_names=["shoulder", "wrist"] if joints else None) as writer:
+        for episode in range(episodes):
+            q = np.cumsum(rng.normal(0, 0.4, (length, 2)), axis=0) + rng.uniform(-2, 2, 2)
+            q[:, 0] = (q[:, 0] + np.pi) % (2 * np.pi) - np.pi
+            q[:, 1] = np.clip(q[:, 1], -2.4, 2.4)
+            if episode == 0:  # the shoulder's recorded range covers the circle; the wrist's stops short
+                q[:2] = [[np.pi - 0.01, 2.4], [-np.pi + 0.01, -2.4]]
+            writer.add_episode(arm_frames(q), np.zeros((length, 2), np.float32),
+                               joints=q.astype(np.float32) if joints else None, source="synthetic")
         writer.close()
     return path

@@ -1,0 +1,94 @@
+"""`vid2world probe`: train a world-model folder's state probe from a dataset's frames and joint positions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def joint_list(text: str) -> list[str]:
+    """'shoulder,wrist' -> ['shoulder', 'wrist']; '' -> [] (no joint turns without limit)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "probe",
+        help="train the state probe the planner's joint-space goal cost reads (planner.probe_weight)",
+        description="Fit a small CNN that reads the joint positions off camera frames, from a dataset "
+        "with recorded joint states, at the world model's image size; write it into the model folder "
+        "as state_probe/ (atomically; the model is not rewritten). Prints its error on held-out episodes.",
+    )
+    parser.add_argument(
+        "--data", type=Path, required=True, help="dataset folder with joint positions (`vid2world dataset`)"
+    )
+    parser.add_argument("--model", type=Path, required=True, help="world-model folder to add the probe to")
+    parser.add_argument("--steps", type=int, default=3000, help="optimisation steps (default 3000)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
+    parser.add_argument("--holdout-episodes", type=int, default=2, help="last episodes kept out (default 2)")
+    parser.add_argument(
+        "--periodic-joints",
+        type=joint_list,
+        metavar="A,B",
+        help="joints that turn without limit, comma-separated ('' for none); default: every joint whose "
+        "recorded positions span nearly the full circle",
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..dataset.store import EpisodeDataset
+    from ..training.state_probe_training import ProbeTrainConfig, train_state_probe
+    from ..world_model.folder import WorldModelFolder, save_state_probe
+
+    if args.threads < 0:
+        raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = ProbeTrainConfig(
+        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
+        holdout_episodes=args.holdout_episodes, seed=args.seed,
+    )
+    folder = WorldModelFolder.load(args.model)  # fails before training if the folder is not a model
+    dataset = EpisodeDataset(args.data)
+    if tuple(folder.image_size) != tuple(dataset.image_size):
+        model_size = "x".join(map(str, folder.image_size))
+        data_size = "x".join(map(str, dataset.image_size))
+        raise ValueError(
+            f"the model at {str(args.model)!r} sees {model_size} frames; the dataset has {data_size}: "
+            f"rebuild it with `vid2world dataset --size {model_size}`."
+        )
+    joint_names = list(dataset.manifest.get("joint_names") or [])
+    if not joint_names and dataset.joints.ndim == 2:
+        joint_names = [f"joint_{index}" for index in range(dataset.joints.shape[1])]
+    periodic = None
+    if args.periodic_joints is not None:
+        unknown = sorted(set(args.periodic_joints) - set(joint_names))
+        if unknown:
+            raise ValueError(f"--periodic-joints names {unknown}, not joints of the dataset ({joint_names}).")
+        periodic = [name in args.periodic_joints for name in joint_names]
+
+    def progress(step: int, loss: float) -> None:
+        if not args.json:
+            print(f"\rvid2world probe: step {step}/{config.steps} loss {loss:.4f}", end="", file=sys.stderr)
+
+    probe, summary = train_state_probe(dataset, config, joint_names, periodic, progress)
+    if not args.json:
+        print(file=sys.stderr)
+    summary["out"] = str(save_state_probe(args.model, probe))
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        median, p95 = summary["heldout_median_error_deg"], summary["heldout_p95_error_deg"]
+        errors = ", ".join(f"{name} {median[name]:.2f} (p95 {p95[name]:.2f})" for name in joint_names)
+        print(f"vid2world probe: wrote {summary['out']} in {summary['seconds']:.0f} s; held-out median joint "
+              f"error, degrees: {errors}")
+    return 0

@@ -1,0 +1,174 @@
+"""Training a `StateProbe` from a dataset's camera frames and the joint positions recorded with them."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..dataset.store import EpisodeDataset
+from ..world_model.latent_codec import images_to_unit_range
+from ..world_model.state_probe import StateProbe, circle_points
+
+
+@dataclass
+class ProbeTrainConfig:
+    """steps, batch_size, learning_rate (the peak of a one-cycle schedule), seed: the optimisation.
+
+    max_blur, max_noise: each training frame is blurred with a Gaussian of standard deviation drawn
+    from [0, max_blur] pixels and gets Gaussian noise of a level drawn from [0, max_noise] (images in
+    [-1, 1]), because the planner shows the probe imagined frames, which are softer than camera frames.
+    holdout_episodes: the dataset's last episodes, kept out of training to measure the error.
+    """
+
+    steps: int = 3000
+    batch_size: int = 128
+    learning_rate: float = 2e-3
+    max_blur: float = 1.5
+    max_noise: float = 0.1
+    holdout_episodes: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
+        if not isinstance(self.holdout_episodes, int) or self.holdout_episodes < 1:
+            raise ValueError(f"`holdout_episodes` must be an integer >= 1. Got {self.holdout_episodes!r}.")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(f"`learning_rate` must be a finite number > 0. Got {self.learning_rate}.")
+        for name in ("max_blur", "max_noise"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"`{name}` must be a finite number >= 0. Got {value}.")
+
+
+# A joint whose recorded positions cover the circle but for this much turns without limit: a wrapped
+# continuous joint covers (-pi, pi]; the reacher's elbow, which stops at +-160 degrees, 5.59 rad.
+PERIODIC_SPAN = 2 * math.pi - 0.25
+
+
+def periodic_joints(joints: np.ndarray) -> list[bool]:
+    """[N, J] recorded positions -> per joint, whether it turned without limit (see PERIODIC_SPAN)."""
+    return [bool(span >= PERIODIC_SPAN) for span in np.ptp(joints, axis=0)]
+
+
+def probe_frame_split(dataset: EpisodeDataset, holdout_episodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training frame indices, held-out frame indices): the last `holdout_episodes` episodes held out.
+
+    Raises ValueError when the dataset cannot train a probe (no joints, too few episodes)."""
+    if dataset.joints.ndim != 2 or dataset.joints.shape[1] == 0:
+        raise ValueError(
+            f"dataset {str(dataset.path)!r} has no joint positions: record the joint states topic with the "
+            "camera (`vid2world dataset --joint-topic`) to train a state probe."
+        )
+    episodes = dataset.episodes
+    if len(episodes) <= holdout_episodes:
+        raise ValueError(
+            f"dataset {str(dataset.path)!r} has {len(episodes)} episodes; a state probe needs more than the "
+            f"{holdout_episodes} held out."
+        )
+    held = episodes[-holdout_episodes:]
+    first_held = held[0]["start"]
+    spans = [np.arange(e["start"], e["start"] + e["length"]) for e in episodes[:-holdout_episodes]]
+    trained = np.concatenate(spans)
+    held_out = np.arange(first_held, first_held + sum(e["length"] for e in held))
+    return trained, held_out
+
+
+def blurred(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """[B, C, H, W] images, [B] standard deviations in pixels (0 = unchanged) -> separable Gaussian blur."""
+    batch, channels, height, width = images.shape
+    radius = 3
+    taps = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    weights = torch.exp(-0.5 * (taps / sigma.clamp_min(1e-3)[:, None]) ** 2)
+    kernel = (weights / weights.sum(dim=1, keepdim=True)).repeat_interleave(channels, dim=0)
+    x = images.reshape(1, batch * channels, height, width)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="replicate"), kernel.view(-1, 1, 1, 2 * radius + 1),
+                 groups=batch * channels)
+    x = F.conv2d(F.pad(x, (0, 0, radius, radius), mode="replicate"), kernel.view(-1, 1, 2 * radius + 1, 1),
+                 groups=batch * channels)
+    return x.reshape(batch, channels, height, width)
+
+
+def _frames(dataset: EpisodeDataset, indices: np.ndarray) -> torch.Tensor:
+    """uint8 frames at sorted global indices (memory-mapped reads go in file order) -> [B, 3, H, W]."""
+    return images_to_unit_range(torch.from_numpy(np.ascontiguousarray(dataset.frames[np.sort(indices)])))
+
+
+def probe_errors_deg(probe: StateProbe, dataset: EpisodeDataset, indices: np.ndarray) -> np.ndarray:
+    """[len(indices), J] absolute joint errors in degrees of the probe on those frames (wrapped at +-180
+    for periodic joints)."""
+    indices = np.sort(indices)
+    errors = []
+    with torch.no_grad():
+        for chunk in np.array_split(indices, max(1, len(indices) // 512)):
+            predicted = probe.joints(_frames(dataset, chunk)).numpy()
+            difference = predicted - dataset.joints[chunk]
+            wrapped = (difference + np.pi) % (2 * np.pi) - np.pi
+            errors.append(np.abs(np.where(probe.config.periodic, wrapped, difference)))
+    return np.degrees(np.concatenate(errors))
+
+
+def train_state_probe(
+    dataset: EpisodeDataset,
+    config: ProbeTrainConfig,
+    joint_names: list[str],
+    periodic: list[bool] | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> tuple[StateProbe, dict]:
+    """Fit a probe to the dataset's frames and joints; returns it with a summary of its held-out error.
+
+    periodic: per joint, whether it turns without limit (default: told from the recorded range, see
+    `periodic_joints`). progress(step, loss) is called every 100 steps and at the end.
+    """
+    trained, held_out = probe_frame_split(dataset, config.holdout_episodes)
+    if len(joint_names) != dataset.joints.shape[1]:
+        raise ValueError(
+            f"{len(joint_names)} joint names {joint_names} for a dataset of {dataset.joints.shape[1]} joints."
+        )
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    joints = np.array(dataset.joints, dtype=np.float32)  # a copy: the memory map is read-only
+    periodic = periodic_joints(joints[trained]) if periodic is None else list(periodic)
+    probe = StateProbe(joint_names=list(joint_names), periodic=periodic, image_size=list(dataset.image_size))
+    optimizer = torch.optim.AdamW(probe.parameters(), lr=config.learning_rate, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=config.steps)
+    targets = circle_points(torch.from_numpy(joints))
+    started = time.perf_counter()
+    probe.train()
+    for step in range(1, config.steps + 1):
+        batch = np.sort(rng.choice(trained, size=config.batch_size))
+        images = _frames(dataset, batch)
+        sigma = torch.rand(len(batch)) * config.max_blur
+        noise = torch.rand(len(batch), 1, 1, 1) * config.max_noise
+        images = blurred(images, sigma) + torch.randn_like(images) * noise
+        loss = F.mse_loss(probe(images), targets[batch])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if progress is not None and (step % 100 == 0 or step == config.steps):
+            progress(step, loss.item())
+    probe.eval()
+    errors = probe_errors_deg(probe, dataset, held_out)
+
+    def per_joint(values: np.ndarray) -> dict[str, float]:
+        return dict(zip(joint_names, np.asarray(values, np.float64).round(2).tolist(), strict=True))
+
+    summary = {
+        "steps": config.steps,
+        "seconds": round(time.perf_counter() - started, 1),
+        "train_frames": int(len(trained)),
+        "heldout_frames": int(len(held_out)),
+        "periodic": dict(zip(joint_names, periodic, strict=True)),
+        "heldout_median_error_deg": per_joint(np.median(errors, axis=0)),
+        "heldout_p95_error_deg": per_joint(np.quantile(errors, 0.95, axis=0)),
+    }
+    return probe, summary

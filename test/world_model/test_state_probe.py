@@ -1,0 +1,112 @@
+import math
+
+import pytest
+import torch
+
+from ros2_vid2world.world_model import causalize
+from ros2_vid2world.world_model.folder import (
+    STATE_PROBE,
+    WorldModelFolder,
+    load_state_probe,
+    save_state_probe,
+)
+from ros2_vid2world.world_model.noise_schedule import make_scheduler
+from ros2_vid2world.world_model.presets import base_unet_from_preset
+from ros2_vid2world.world_model.state_probe import StateProbe, joint_embedding, joints_from_embedding
+
+PERIODIC = [True, False]
+
+
+def probe(image_size=(16, 16), seed=0):
+    torch.manual_seed(seed)
+    names = ["shoulder", "wrist"]
+    return StateProbe(joint_names=names, periodic=PERIODIC, image_size=list(image_size)).eval()
+
+
+def test_embedding_round_trip_wraps_periodic_joints_only():
+    joints = torch.tensor([[3.5, 2.5], [-0.2, -2.7]])
+    embedding = joint_embedding(joints, PERIODIC)
+    assert embedding.shape == (2, 3)
+    back = joints_from_embedding(embedding, PERIODIC)
+    torch.testing.assert_close(back[:, 0], torch.tensor([3.5 - 2 * math.pi, -0.2]))  # wrapped into (-pi, pi]
+    torch.testing.assert_close(back[:, 1], joints[:, 1])
+
+
+def test_distance_goes_the_way_each_joint_can_move():
+    """A periodic joint near +-pi is close to its other side; a joint with stops is not."""
+    start, goal = torch.tensor([[3.0, 2.6]]), torch.tensor([[-3.0, -2.6]])
+    difference = joint_embedding(start, PERIODIC) - joint_embedding(goal, PERIODIC)
+    shoulder = (difference[0, :2] ** 2).sum()
+    wrist = difference[0, 2] ** 2
+    assert shoulder == pytest.approx(2 - 2 * math.cos(6.0 - 2 * math.pi), rel=1e-5)  # 0.28 rad apart
+    assert wrist == pytest.approx(5.2**2, rel=1e-5)  # the long way: through 0
+
+
+def test_forward_shapes_and_bad_images():
+    model = probe()
+    images = torch.rand(4, 3, 16, 16) * 2 - 1
+    points = model(images)
+    assert points.shape == (4, 4)  # (cos, cos, sin, sin): every joint on the unit circle
+    joints = model.joints(images)
+    torch.testing.assert_close(joints, torch.atan2(points[:, 2:], points[:, :2]))
+    # The cost's embedding: the periodic shoulder as (cos, sin), the wrist, which has stops, as its angle.
+    torch.testing.assert_close(model.embed(images), joint_embedding(joints, PERIODIC))
+    assert model.embed(images).shape == (4, 3)
+    with pytest.raises(ValueError, match=r"images must be \[B, 3, 16, 16\]"):
+        model(torch.zeros(4, 3, 32, 32))
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(joint_names=[]), "`joint_names` must be a non-empty list"),
+        (dict(joint_names=["a", "a"]), "`joint_names` must be unique"),
+        (dict(periodic=[True]), "`periodic` must be one true/false per joint"),
+        (dict(image_size=[4, 16]), "`image_size` must be"),
+        (dict(channels=[8]), "`channels` must list at least 2"),
+        (dict(hidden_size=0), "`hidden_size` must be a positive integer"),
+    ],
+)
+def test_bad_configs_name_the_argument(changes, message):
+    arguments = dict(joint_names=["a", "b"], periodic=PERIODIC, image_size=[16, 16]) | changes
+    with pytest.raises(ValueError, match=message):
+        StateProbe(**arguments)
+
+
+@pytest.fixture(scope="module")
+def folder():
+    model = causalize(base_unet_from_preset("tiny"), action_dim=2).eval()
+    return WorldModelFolder(model, make_scheduler())
+
+
+def test_a_probe_added_to_a_saved_folder_loads_with_it(folder, tmp_path):
+    path = folder.save(tmp_path / "wm")
+    assert WorldModelFolder.load(path).state_probe is None
+    original = probe(seed=3)
+    save_state_probe(path, original)
+    assert (path / STATE_PROBE / "diffusion_pytorch_model.safetensors").is_file()
+    loaded = WorldModelFolder.load(path).state_probe
+    images = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(images), original(images))
+    assert list(loaded.config.periodic) == PERIODIC
+    # Saving the whole folder keeps the probe; replacing the probe leaves no staging folder behind.
+    resaved = WorldModelFolder.load(path).save(tmp_path / "copy")
+    assert load_state_probe(resaved).config.joint_names == ["shoulder", "wrist"]
+    save_state_probe(path, probe(seed=4))
+    assert sorted(p.name for p in path.iterdir() if p.name.startswith(".")) == []
+    # Readable like the rest of the model, not private like a temporary folder.
+    assert (path / STATE_PROBE).stat().st_mode & 0o755 == 0o755
+    assert all(file.stat().st_mode & 0o644 == 0o644 for file in (path / STATE_PROBE).iterdir())
+
+
+def test_a_probe_of_another_image_size_is_refused(folder, tmp_path):
+    with pytest.raises(ValueError, match="the state probe reads 32x32 images; the world model's are 16x16"):
+        WorldModelFolder(folder.model, folder.scheduler, state_probe=probe((32, 32)))
+
+
+def test_probe_errors_name_the_folder(tmp_path):
+    with pytest.raises(ValueError, match="is not a world-model folder"):
+        save_state_probe(tmp_path, probe())
+    with pytest.raises(ValueError, match="has no state_probe/"):
+        load_state_probe(tmp_path)
