@@ -43,3 +43,12 @@ def test_bad_counts_and_a_missing_config(tmp_path, capsys, three_dim_model):
     assert line == "vid2world demo: error: --goal-steps must be an integer >= 1. Got 0."
     line = one_error_line(capsys, ["demo", *model, "--config", str(tmp_path / "none.yaml")])
     assert "--config" in line and "cannot be read" in line
+
+
+def test_a_model_without_the_state_probe_the_config_reads(tmp_path, capsys):
+    path = tmp_path / "arm2"
+    assert main(["causalize", "--preset", "tiny", "--action-dim", "2", "--out", str(path)]) == 0
+    capsys.readouterr()
+    line = one_error_line(capsys, ["demo", "--model", str(path), "--out", str(tmp_path / "out")])
+    assert "has no state_probe/ but the config sets planner.probe_weight > 0" in line and str(path) in line
+    assert "vid2world probe" in line and not (tmp_path / "out").exists()

@@ -33,9 +33,15 @@ DEMO_TIMEOUT_S = 240.0
 
 @pytest.fixture(scope="session")
 def causalized_tiny_model(tmp_path_factory) -> Path:
-    """`vid2world causalize --preset tiny --action-dim 2`: a random 16x16 model, as a user would make it."""
+    """`vid2world causalize --preset tiny --action-dim 2`: a random 16x16 model, as a user would make it,
+    with a random state probe, which the shipped config's joint-space goal cost reads."""
+    from ros2_vid2world.world_model.folder import save_state_probe
+    from ros2_vid2world.world_model.state_probe import StateProbe
+
     path = tmp_path_factory.mktemp("demo_models") / "tiny"
     assert main(["causalize", "--preset", "tiny", "--action-dim", "2", "--out", str(path)]) == 0
+    probe = StateProbe(joint_names=["shoulder", "wrist"], periodic=[True, False], image_size=[16, 16])
+    save_state_probe(path, probe)
     return path
 
 
