@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from ..world_model.presets import BASE_PRESETS
+from .torch_threads import set_torch_threads
 
 ROWS = (
     ("naive_frames_per_s", "full-window sampler", "frames/s"),
@@ -62,18 +63,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..benchmark import BenchSettings, bench_folder, run_benchmark
     from ..world_model.folder import WorldModelFolder
 
     for name in ("candidates", "elites", "iterations", "history", "horizon", "steps", "repeats"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1. Got {getattr(args, name)}.")
-    if args.threads < 0:
-        raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
     settings = BenchSettings(
         history_frames=args.history,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .bag_topic_arguments import add_bag_topic_arguments, episode_options
+from .torch_threads import set_torch_threads
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -68,10 +69,7 @@ def run(args: argparse.Namespace) -> int:
         guidance_scale=args.guidance_scale,
         seed=args.seed,
     )
-    if args.threads > 0:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     from ..bags.bag_evaluation import evaluate_bag
 
     summary = evaluate_bag(

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .torch_threads import set_torch_threads
+
 
 def joint_list(text: str) -> list[str]:
     """'shoulder,wrist' -> ['shoulder', 'wrist']; '' -> [] (no joint turns without limit)."""
@@ -43,16 +45,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..dataset.store import EpisodeDataset
     from ..training.state_probe_training import ProbeTrainConfig, train_state_probe
     from ..world_model.folder import WorldModelFolder, save_state_probe
 
-    if args.threads < 0:
-        raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     config = ProbeTrainConfig(
         steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
         holdout_episodes=args.holdout_episodes, seed=args.seed,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..world_model.presets import BASE_PRESETS
+from .torch_threads import set_torch_threads
 
 DEFAULTS = dict(pretrain_steps=2000, steps=4000, clip_frames=6, batch_size=8, learning_rate=2e-4)
 
@@ -82,14 +83,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from ..training import TrainConfig, export_latest, train
 
-    if args.threads < 0:
-        raise ValueError(f"--threads must be >= 0. Got {args.threads}.")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     for name in ("base", "init"):
         path = getattr(args, name)
         if path is not None and not path.is_dir():

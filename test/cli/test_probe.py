@@ -67,6 +67,9 @@ def test_bad_inputs_are_one_line_and_leave_the_folder_alone(arm_data, model_dir,
     assert "sees 32x32 frames; the dataset has 16x16: rebuild it with `vid2world dataset --size 32x32`" in (
         one_error_line(capsys, ["probe", "--data", str(arm_data), "--model", str(big), *base])
     )
+    assert "--threads must be >= 0. Got -1." in one_error_line(
+        capsys, ["probe", "--data", str(arm_data), "--model", str(model_dir), "--threads", "-1"]
+    )
     assert "`steps` must be an integer >= 1" in one_error_line(
         capsys, ["probe", "--data", str(arm_data), "--model", str(model_dir), "--steps", "0"]
     )
