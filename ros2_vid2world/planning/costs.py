@@ -181,6 +181,8 @@ class StateProbeGoalCost(CostTerm):
         if latents.ndim != 5 or latents.shape[0] != expected[0] or latents.shape[2:] != self.goal_shape:
             got = list(latents.shape)
             raise ValueError(f"StateProbeGoalCost expected latents of shape {expected}. Got {got}.")
+        # Only the last frame is decoded: for an autoencoder model that is one decode per candidate,
+        # the price of a probe that reads camera-like images (and is trained on camera frames).
         embedding = self._embed(latents[:, -1])
         return ((embedding - self.goal_embedding.to(embedding)) ** 2).sum(dim=1)
 
