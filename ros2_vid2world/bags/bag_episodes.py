@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 from tqdm import tqdm
 
-from ..ros.image_decoding import resize_rgb
+from ..image_messages import resize_rgb
 from .bag_reading import BagFile
 from .episode_plan import BagPlan, plan_episodes
 from .frame_pairing import NS, median_period_ns

@@ -46,6 +46,7 @@ def evaluate_bag(
     folder = WorldModelFolder.load(model_path)
     action_dim = folder.model.config.action_dim
     window = folder.model.config.max_frames
+    open_loop = open_loop.for_window(window)
     if planner_starts and open_loop.context + open_loop.horizon > window:
         raise ValueError(
             f"--context {open_loop.context} + --horizon {open_loop.horizon} must fit the model's window of "

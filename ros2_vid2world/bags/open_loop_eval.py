@@ -7,36 +7,49 @@ batch, so every start gets its own history.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..settings import check_settings, same_rules_as, setting
 from ..world_model.folder import WorldModelFolder
 from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
 from ..world_model.sampler import AutoregressiveSampler, SamplerConfig
 from .image_metrics import psnr, ssim
 
+# What `for_window` aims at when context or horizon is left to it.
+PREFERRED_FRAMES = 4
+
 
 @dataclass(frozen=True)
 class OpenLoopConfig:
-    """context: recorded frames given (K); horizon: frames imagined (H); starts: at most this many
-    starting points, spread evenly over all the episodes; batch_size: starts per sampler call."""
+    """Open-loop prediction settings. context and horizon left None are fitted to the model's window
+    by `for_window` (as many as PREFERRED_FRAMES each, the horizon first)."""
 
-    context: int = 4
-    horizon: int = 4
-    starts: int = 32
-    denoise_steps: int = 10
-    guidance_scale: float = 2.5
-    batch_size: int = 8
-    seed: int = 0
+    context: int | None = setting(None, "Recorded frames given to the model (K).", unit="frames", low=1)
+    horizon: int | None = setting(None, "Frames imagined after them (H).", unit="frames", low=1)
+    starts: int = setting(32, "Starting points, at most, spread evenly over all the episodes.", low=1)
+    denoise_steps: int = same_rules_as(SamplerConfig, "num_inference_steps", 10)
+    guidance_scale: float = same_rules_as(SamplerConfig, "guidance_scale", 2.5)
+    batch_size: int = setting(8, "Starting points per sampler call.", low=1)
+    seed: int = setting(0, "Seed of the sampling noise.", low=0)
 
     def __post_init__(self):
-        for name in ("context", "horizon", "starts", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)}.")
-        SamplerConfig(num_inference_steps=self.denoise_steps, guidance_scale=self.guidance_scale)
+        check_settings(self)
+
+    def for_window(self, window: int) -> OpenLoopConfig:
+        """This config with context and horizon set: those given are kept, the others chosen so that
+        both fit a model that sees `window` frames (at least 1 each)."""
+        horizon = self.horizon
+        if horizon is None:
+            horizon = max(1, min(PREFERRED_FRAMES, window - (self.context or 1)))
+        context = self.context
+        if context is None:
+            context = max(1, min(PREFERRED_FRAMES, window - horizon))
+        return dataclasses.replace(self, context=context, horizon=horizon)
 
 
 @dataclass
@@ -72,14 +85,6 @@ def _flat(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(-1, *frames.shape[2:])
 
 
-def normalise_actions(folder: WorldModelFolder, actions: np.ndarray) -> np.ndarray:
-    """Robot-unit actions -> the model's units with the folder's action_stats (as the planner does)."""
-    stats = folder.action_stats or {}
-    mean = np.asarray(stats.get("mean", 0.0), np.float32)
-    std = np.asarray(stats.get("std", 1.0), np.float32)
-    return (actions - mean) / std
-
-
 def evaluate_open_loop(
     folder: WorldModelFolder,
     episodes: list[dict[str, np.ndarray]],
@@ -87,7 +92,9 @@ def evaluate_open_loop(
     examples: int = 4,
     progress: bool = False,
 ) -> OpenLoopResult:
-    """episodes: dicts with `frames` uint8 [T, h, w, 3] at the model's size and `actions` [T, A]."""
+    """episodes: dicts with `frames` uint8 [T, h, w, 3] at the model's size and `actions` [T, A];
+    context and horizon left None are fitted to the model's window."""
+    config = config.for_window(folder.model.config.max_frames)
     starts = starting_points(
         [len(e["frames"]) for e in episodes], config.context, config.horizon, config.starts
     )
@@ -99,13 +106,14 @@ def evaluate_open_loop(
     generator = torch.Generator().manual_seed(config.seed)
     device = next(folder.model.parameters()).device
     k, h = config.context, config.horizon
+    normalization = folder.action_normalization
     imagined_all, target_all, last_all = [], [], []
     batches = range(0, len(starts), config.batch_size)
     for first in tqdm(batches, desc="open loop", unit="batch", disable=not progress, leave=False):
         chosen = starts[first : first + config.batch_size]
         history = np.stack([episodes[e]["frames"][t - k + 1 : t + 1] for e, t in chosen])
         actions = np.stack(
-            [normalise_actions(folder, episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
+            [normalization.normalize(episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
         )
         model_history = folder.codec.encode(images_to_unit_range(torch.from_numpy(history)).to(device))
         actions_t = torch.from_numpy(actions).float().to(device)

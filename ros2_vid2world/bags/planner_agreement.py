@@ -12,20 +12,38 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from ..planning.visual_planner import PlannerConfig, VisualPlanner
+from ..planning.planner_config import PlannerConfig
+from ..planning.visual_planner import VisualPlanner
+from ..settings import check_settings, same_rules_as, setting
 from ..world_model.folder import WorldModelFolder
 
 
 @dataclass(frozen=True)
 class AgreementConfig:
-    """Planner settings for the evaluation (small by default: one decision per start)."""
+    """The planner's search for this evaluation: one decision per start, so smaller than a robot's."""
 
-    population: int = 32
-    elites: int = 4
-    iterations: int = 2
-    denoise_steps: int = 3
-    guidance_scale: float = 2.5
-    seed: int = 0
+    population: int = same_rules_as(PlannerConfig, "population", 32)
+    elites: int = same_rules_as(PlannerConfig, "elites", 4)
+    iterations: int = same_rules_as(PlannerConfig, "iterations", 2)
+    denoise_steps: int = same_rules_as(PlannerConfig, "denoise_steps", 3)
+    guidance_scale: float = same_rules_as(PlannerConfig, "guidance_scale", 2.5)
+    seed: int = setting(0, "Seed of the planning noise.", low=0)
+
+    def __post_init__(self):
+        check_settings(self)
+        self.planner_config(horizon=1, context=1)  # elites <= population, refused (never clamped)
+
+    def planner_config(self, horizon: int, context: int) -> PlannerConfig:
+        return PlannerConfig(
+            population=self.population,
+            elites=self.elites,
+            iterations=self.iterations,
+            horizon=horizon,
+            denoise_steps=self.denoise_steps,
+            guidance_scale=self.guidance_scale,
+            history_frames=context,
+            seed=self.seed,
+        )
 
 
 @dataclass
@@ -62,21 +80,8 @@ def evaluate_planner_agreement(
     progress: bool = False,
 ) -> AgreementResult:
     """starts: (episode, t) with t the newest observed frame and frame t + horizon the goal."""
-    planner = VisualPlanner(
-        folder,
-        PlannerConfig(
-            population=config.population,
-            elites=min(config.elites, config.population),
-            iterations=config.iterations,
-            horizon=horizon,
-            denoise_steps=config.denoise_steps,
-            guidance_scale=config.guidance_scale,
-            history_frames=context,
-            seed=config.seed,
-        ),
-        low=low.tolist(),
-        high=high.tolist(),
-    )
+    planner_config = config.planner_config(horizon, context)
+    planner = VisualPlanner(folder, planner_config, low=low.tolist(), high=high.tolist())
     planned, recorded = [], []
     for episode, t in tqdm(starts, desc="planner", unit="plan", disable=not progress, leave=False):
         frames, actions = episodes[episode]["frames"], episodes[episode]["actions"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ..ros.image_decoding import ENCODINGS
+from ..image_messages import ENCODINGS
 from .bag_reading import BagFile
 from .topic_values import (
     ACTION_TYPES,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ros.image_decoding import decode_compressed_image, decode_image_numpy
+from ..image_messages import decode_compressed_image, decode_image_numpy
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 JOINT_TYPES = ("sensor_msgs/msg/JointState",)
@@ -36,13 +36,6 @@ def decode_frame(msg, msgtype: str) -> np.ndarray:
     if msgtype == "sensor_msgs/msg/CompressedImage":
         return decode_compressed_image(msg)
     return decode_image_numpy(msg)
-
-
-def image_shape(msg, msgtype: str) -> tuple[int, int] | None:
-    """(height, width) of an Image without decoding it; None for a CompressedImage."""
-    if msgtype == "sensor_msgs/msg/Image":
-        return int(msg.height), int(msg.width)
-    return None
 
 
 def joint_positions(msg, names: list[str]) -> np.ndarray | None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..world_model.causal_conv import WEIGHT_TRANSFERS
-from ..world_model.model import PREDICTION_TYPES
+from ..choices import PREDICTION_TYPES, WEIGHT_TRANSFERS
 from ..world_model.noise_schedule import BETA_SCHEDULES
 from ..world_model.presets import BASE_PRESETS
 
@@ -51,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..world_model.base_unet import load_base
-    from ..world_model.causalize import causalize
+    from ..world_model.causalization import causalize
     from ..world_model.folder import WorldModelFolder
     from ..world_model.noise_schedule import make_scheduler
     from ..world_model.presets import PATCH_SIZES, base_unet_from_preset

@@ -7,8 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from ..bags.open_loop_eval import OpenLoopConfig
+from ..bags.planner_agreement import AgreementConfig
 from .bag_topic_arguments import add_bag_topic_arguments, episode_options
+from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
+
+# The open-loop options (guidance and seed serve the planner too); the planner's own search options.
+OPEN_LOOP = ["context", "horizon", "starts", "denoise_steps", "guidance_scale", "batch_size", "seed"]
+AGREEMENT = ["population", "elites", "iterations", "denoise_steps"]
+AGREEMENT_FLAGS = {"denoise_steps": "planner_denoise_steps"}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -24,50 +32,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, required=True, help="world-model folder")
     parser.add_argument("--out", type=Path, required=True, help="report folder to write")
     add_bag_topic_arguments(parser, fps_help="the rate the model steps at (default: the camera's)")
-    parser.add_argument(
-        "--context", type=int, default=4, metavar="K", help="recorded frames given (default 4)"
-    )
-    parser.add_argument("--horizon", type=int, default=4, metavar="H", help="frames imagined (default 4)")
-    parser.add_argument("--starts", type=int, default=32, help="starting points, at most (default 32)")
-    parser.add_argument("--denoise-steps", type=int, default=10, help="sampler steps per frame (default 10)")
-    parser.add_argument("--guidance-scale", type=float, default=2.5, help="action guidance (default 2.5)")
-    parser.add_argument(
+    add_setting_options(parser.add_argument_group("open-loop prediction"), OpenLoopConfig, OPEN_LOOP,
+                        defaults={"context": None, "horizon": None})
+    planner = parser.add_argument_group("planner agreement")
+    planner.add_argument(
         "--planner-starts",
         type=int,
         default=8,
         help="decisions for planner agreement; 0 skips it (default 8)",
     )
-    parser.add_argument("--population", type=int, default=32, help="planner CEM population (default 32)")
-    parser.add_argument("--iterations", type=int, default=2, help="planner CEM iterations (default 2)")
+    add_setting_options(planner, AgreementConfig, AGREEMENT, flags=AGREEMENT_FLAGS)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bags.open_loop_eval import OpenLoopConfig
-    from ..bags.planner_agreement import AgreementConfig
-
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
     if args.planner_starts < 0:
         raise ValueError(f"--planner-starts must be >= 0. Got {args.planner_starts}.")
     options = episode_options(args)
-    open_loop = OpenLoopConfig(
-        context=args.context,
-        horizon=args.horizon,
-        starts=args.starts,
-        denoise_steps=args.denoise_steps,
-        guidance_scale=args.guidance_scale,
-        seed=args.seed,
-    )
-    agreement = AgreementConfig(
-        population=args.population,
-        iterations=args.iterations,
-        guidance_scale=args.guidance_scale,
-        seed=args.seed,
+    open_loop = from_args(OpenLoopConfig, args, OPEN_LOOP)
+    agreement = from_args(
+        AgreementConfig, args, AGREEMENT, flags=AGREEMENT_FLAGS,
+        guidance_scale=args.guidance_scale, seed=args.seed,
     )
     set_torch_threads(args.threads)
     from ..bags.bag_evaluation import evaluate_bag

@@ -7,7 +7,12 @@ import json
 import sys
 from pathlib import Path
 
+from ..settings import declared_settings
+from ..training.probe_train_config import ProbeTrainConfig
+from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
+
+PROBE_FLAGS = {"learning_rate": "lr"}
 
 
 def joint_list(text: str) -> list[str]:
@@ -27,10 +32,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--data", type=Path, required=True, help="dataset folder with joint positions (`vid2world dataset`)"
     )
     parser.add_argument("--model", type=Path, required=True, help="world-model folder to add the probe to")
-    parser.add_argument("--steps", type=int, default=3000, help="optimisation steps (default 3000)")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one-cycle schedule)")
-    parser.add_argument("--holdout-episodes", type=int, default=2, help="last episodes kept out (default 2)")
+    add_setting_options(parser, ProbeTrainConfig, flags=PROBE_FLAGS)
     parser.add_argument(
         "--periodic-joints",
         type=joint_list,
@@ -39,21 +41,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "recorded positions span nearly the full circle",
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..dataset.store import EpisodeDataset
-    from ..training.state_probe_training import ProbeTrainConfig, train_state_probe
+    from ..training.state_probe_training import train_state_probe
     from ..world_model.folder import WorldModelFolder, save_state_probe
 
     set_torch_threads(args.threads)
-    config = ProbeTrainConfig(
-        steps=args.steps, batch_size=args.batch_size, learning_rate=args.lr,
-        holdout_episodes=args.holdout_episodes, seed=args.seed,
-    )
+    config = from_args(ProbeTrainConfig, args, [d.name for d in declared_settings(ProbeTrainConfig)],
+                       flags=PROBE_FLAGS)
     folder = WorldModelFolder.load(args.model)  # fails before training if the folder is not a model
     dataset = EpisodeDataset(args.data)
     if tuple(folder.image_size) != tuple(dataset.image_size):

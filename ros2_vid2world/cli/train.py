@@ -7,10 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from ..world_model.presets import BASE_PRESETS
+from ..settings import declared_settings
+from ..training.train_config import TRAIN_FLAGS, TrainConfig
+from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
 
-DEFAULTS = dict(pretrain_steps=2000, steps=4000, clip_frames=6, batch_size=8, learning_rate=2e-4)
+# Every TrainConfig setting is an option; the paths are the command's own arguments.
+TRAINING_SETTINGS = [d.name for d in declared_settings(TrainConfig)]
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -31,46 +34,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="world-model folder to fine-tune (e.g. models/reacher on a lab's own bags): skips stage (a), "
         "keeps its action normalisation",
     )
-    parser.add_argument("--preset", choices=sorted(BASE_PRESETS), default="demo", help="architecture for (a)")
     parser.add_argument("--work-dir", type=Path, help="checkpoints and metrics (default: <out>.training)")
-    parser.add_argument("--pretrain-steps", type=int, default=DEFAULTS["pretrain_steps"])
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"], help="transfer steps")
-    parser.add_argument("--clip-frames", type=int, default=DEFAULTS["clip_frames"])
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="per process")
-    parser.add_argument("--lr", type=float, default=DEFAULTS["learning_rate"], help="transfer learning rate")
-    parser.add_argument("--pretrain-lr", type=float, default=DEFAULTS["learning_rate"])
-    parser.add_argument("--warmup-steps", type=int, default=100)
-    parser.add_argument("--grad-clip", type=float, default=1.0)
-    parser.add_argument("--ema-decay", type=float, default=0.999)
-    parser.add_argument("--action-dropout", type=float, default=0.2)
-    parser.add_argument(
-        "--action-lr-scale",
-        type=float,
-        default=1.0,
-        help="learning rate of the (new, zero-initialised) action embedding relative to --lr (default 1)",
-    )
-    parser.add_argument(
-        "--clean-context-prob",
-        type=float,
-        default=0.0,
-        help="share of transfer clips noised as a planner sees them: a clean past, then noisy frames "
-        "(default 0: plain Diffusion Forcing)",
-    )
-    parser.add_argument(
-        "--terminal-prob",
-        type=float,
-        default=0.0,
-        help="in those clips, the share of noisy frames at the last (pure-noise) level, where sampling "
-        "starts (default 0)",
-    )
-    parser.add_argument("--prediction-type", choices=["epsilon", "v_prediction"], default="v_prediction")
-    parser.add_argument(
-        "--weight-transfer", choices=["extrapolative", "masked", "shift"], default="extrapolative"
-    )
-    parser.add_argument("--checkpoint-every", type=int, default=250)
-    parser.add_argument("--holdout-episodes", type=int, default=2, help="episodes kept out of training")
+    add_setting_options(parser, TrainConfig, TRAINING_SETTINGS, flags=TRAIN_FLAGS)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue the run in --work-dir")
     parser.add_argument("--force", action="store_true", help="discard a run in --work-dir and start over")
     parser.add_argument(
@@ -83,25 +49,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import TrainConfig, export_latest, train
+    from ..training import export_latest, train
 
     set_torch_threads(args.threads)
     for name in ("base", "init"):
         path = getattr(args, name)
         if path is not None and not path.is_dir():
             raise ValueError(f"--{name} {str(path)!r} does not exist or is not a folder.")
-    config = TrainConfig(
-        data=args.data, out=args.out, base=args.base, init=args.init, preset=args.preset,
-        work_dir=args.work_dir,
-        pretrain_steps=args.pretrain_steps, steps=args.steps, clip_frames=args.clip_frames,
-        batch_size=args.batch_size, learning_rate=args.lr, pretrain_learning_rate=args.pretrain_lr,
-        warmup_steps=args.warmup_steps, grad_clip=args.grad_clip, ema_decay=args.ema_decay,
-        action_dropout=args.action_dropout, action_lr_scale=args.action_lr_scale,
-        clean_context_prob=args.clean_context_prob,
-        terminal_prob=args.terminal_prob,
-        prediction_type=args.prediction_type,
-        weight_transfer=args.weight_transfer, checkpoint_every=args.checkpoint_every,
-        holdout_episodes=args.holdout_episodes, seed=args.seed,
+    config = from_args(
+        TrainConfig, args, TRAINING_SETTINGS, flags=TRAIN_FLAGS,
+        data=args.data, out=args.out, base=args.base, init=args.init, work_dir=args.work_dir,
     )
     if args.export_latest:
         exported = export_latest(config)

@@ -90,7 +90,7 @@ def _ratio(value: float | None, reference: float | None) -> float | None:
 def limits(result: DemoResult) -> list[str]:
     """What limits the figures, in sentences generated from this run."""
     settings = result.settings
-    planner = settings.planner_values()
+    planner = settings.planner_node.planner
     notes = []
     for policy in POLICIES:
         interval = result.interval(policy)
@@ -109,12 +109,12 @@ def limits(result: DemoResult) -> list[str]:
                 "tell their success rates apart."
             )
     notes.append(
-        f"Planner: CEM with population {planner.get('population')}, elites {planner.get('elites')}, "
-        f"{planner.get('iterations')} iterations, horizon {planner.get('horizon')}, "
-        f"{planner.get('denoise_steps')} denoising steps: chosen so that a run fits on 2 CPU cores; "
+        f"Planner: CEM with population {planner.population}, elites {planner.elites}, "
+        f"{planner.iterations} iterations, horizon {planner.horizon}, "
+        f"{planner.denoise_steps} denoising steps: chosen so that a run fits on 2 CPU cores; "
         "DINO-WM's Reacher figure (0.92) used 300 candidates, 30 elites and 30 iterations on a GPU."
     )
-    notes.extend(_pair_notes(result, planner.get("horizon"), planner.get("probe_weight", 0.0)))
+    notes.extend(_pair_notes(result, planner.horizon, planner.probe_weight))
     latency = result.latency("learned")
     if latency is not None:
         notes.append(

@@ -30,12 +30,12 @@ def run_demo(settings: DemoSettings, progress: Progress = lambda line: None) -> 
 
     Raises ValueError for bad input, KeyboardInterrupt after writing the report of an interrupted run.
     """
-    planner = settings.planner_values()
+    planner = settings.planner_node.planner
     model = check_model(
         settings.model_path,
-        planner.get("history_frames", 4),
-        planner.get("horizon", 4),
-        needs_state_probe=planner.get("probe_weight", 0.0) > 0,
+        planner.history_frames,
+        planner.horizon,
+        needs_state_probe=planner.probe_weight > 0,
     )
     result = DemoResult(settings=settings, model=model)
     started = time.perf_counter()
@@ -107,19 +107,9 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
 
 def _reacher_env(settings: DemoSettings):
     """An in-process ReacherEnv with sim_node's settings: same pairs, same criterion."""
-    from ..sim.reacher_env import ReacherConfig, ReacherEnv
+    from ..sim.reacher_env import ReacherEnv
 
-    sim = settings.sim_parameters
-    return ReacherEnv(
-        ReacherConfig(
-            image_size=int(sim.get("image_size", 64)),
-            control_period=settings.control_period,
-            max_joint_velocity=settings.max_joint_velocity,
-            task=sim.get("task", "easy"),
-            goal_source=settings.goal_source,
-            goal_steps=settings.goal_steps,
-        )
-    )
+    return ReacherEnv(settings.robot)
 
 
 def _describe_pairs(settings: DemoSettings, result: DemoResult) -> None:
@@ -133,7 +123,6 @@ def _describe_pairs(settings: DemoSettings, result: DemoResult) -> None:
 
 
 def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
-    from ..planning.visual_planner import PlannerConfig
     from ..world_model.folder import load_state_probe
     from .oracle_planner import OraclePlanner
     from .random_policy import RandomPolicy
@@ -145,7 +134,7 @@ def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult,
     if settings.run_random:
         policies.append(RandomPolicy(low, high))
     if settings.run_oracle:
-        config = PlannerConfig(**settings.planner_values())
+        config = settings.planner_node.planner
         probe = load_state_probe(model.path) if config.probe_weight > 0 else None
         policies.append(
             OraclePlanner(config, model.image_size, low, high, settings.max_joint_velocity, state_probe=probe)

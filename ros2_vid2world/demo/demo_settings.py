@@ -7,7 +7,6 @@ reads its CEM settings from the planner's section.
 
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,12 +14,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from ..ros.node_config import PLANNER_PREFIX, NodeConfig, node_config
+from ..settings import from_values
 from ..sim.exploration import GOAL_SOURCES
+from ..sim.reacher_config import ReacherConfig
+from ..sim.sim_node_config import SimNodeConfig
 
 PACKAGE = "ros2_vid2world"
 SIM_NODE = "/reacher_sim"  # sim_node.NODE_NAME (test_demo_settings checks they agree)
 PLANNER_NODE = "/vid2world_planner"  # planner_node.NODE_NAME
-PLANNER_PREFIX = "planner."
 DEFAULT_EPISODES = 10
 # A full sweep of the shoulder (pi rad at 0.3 rad per 0.1 s step) takes ~11 steps; the arm often needs
 # both joints and a detour, so the budget is a bit more than twice that.
@@ -46,7 +48,7 @@ def episode_seeds(seed: int, count: int) -> list[int]:
     return [int(rng.integers(2**31)) for _ in range(count)]
 
 
-def node_parameters(config_path: Path) -> tuple[dict, dict]:
+def node_sections(config_path: Path) -> tuple[dict, dict]:
     """(sim_node parameters, planner_node parameters) from a parameters file with a section per node."""
     try:
         document = yaml.safe_load(Path(config_path).read_text())
@@ -97,19 +99,24 @@ class DemoSettings:
                 f"--config: the sim's and the planner's goal_image_topic must be set and equal. "
                 f"Got {sim_goal!r} and {planner_goal!r}."
             )
-        if self.goal_source not in GOAL_SOURCES:
-            raise ValueError(f"--goals must be one of {list(GOAL_SOURCES)}. Got {self.goal_source!r}.")
-        if not isinstance(self.goal_steps, int) or self.goal_steps < 1:
-            raise ValueError(f"--goal-steps must be an integer >= 1. Got {self.goal_steps!r}.")
-        if self.sim_parameters.get("mode", "lockstep") != "lockstep":
-            raise ValueError(
-                f"--config: the demo needs the sim in lockstep mode. Got {self.sim_parameters['mode']!r}."
-            )
+        goal_source = self.sim_parameters.get("goal_source", ReacherConfig.goal_source)
+        if goal_source not in GOAL_SOURCES:
+            raise ValueError(f"--goals must be one of {list(GOAL_SOURCES)}. Got {goal_source!r}.")
+        goal_steps = self.sim_parameters.get("goal_steps", ReacherConfig.goal_steps)
+        if not isinstance(goal_steps, int) or isinstance(goal_steps, bool) or goal_steps < 1:
+            raise ValueError(f"--goal-steps must be an integer >= 1. Got {goal_steps!r}.")
+        try:  # every value of the file, checked by the nodes' own declarations
+            robot, sim_node, planner_node = self.robot, self.sim_node, self.planner_node
+        except ValueError as exc:
+            raise ValueError(f"--config {str(self.config_path)!r}: {exc}") from None
+        if sim_node.mode != "lockstep":
+            raise ValueError(f"--config: the demo needs the sim in lockstep mode. Got {sim_node.mode!r}.")
+        del robot, planner_node
 
     @classmethod
     def from_config(cls, config_path: Path, sim_overrides: dict | None = None, **values) -> DemoSettings:
         """Settings from a parameters file; `sim_overrides` replace some of its sim parameters."""
-        sim, planner = node_parameters(config_path)
+        sim, planner = node_sections(config_path)
         sim.update(sim_overrides or {})
         return cls(config_path=Path(config_path), sim_parameters=sim, planner_parameters=planner, **values)
 
@@ -118,20 +125,34 @@ class DemoSettings:
         return episode_seeds(self.seed, self.episodes)
 
     @property
+    def robot(self) -> ReacherConfig:
+        """The simulated robot's settings (sim_node's section; defaults for what it leaves out)."""
+        return from_values(ReacherConfig, self.sim_parameters)
+
+    @property
+    def sim_node(self) -> SimNodeConfig:
+        return from_values(SimNodeConfig, self.sim_parameters)
+
+    @property
+    def planner_node(self) -> NodeConfig:
+        """The planner node's settings, its `planner.*` ones in `.planner` (the oracle plans with them)."""
+        return node_config(self.planner_parameters)
+
+    @property
     def goal_source(self) -> str:
-        return self.sim_parameters.get("goal_source", "random")
+        return self.robot.goal_source
 
     @property
     def goal_steps(self) -> int:
-        return self.sim_parameters.get("goal_steps", 25)
+        return self.robot.goal_steps
 
     @property
     def control_period(self) -> float:
-        return float(self.sim_parameters.get("control_period", 0.1))
+        return self.robot.control_period
 
     @property
     def max_joint_velocity(self) -> float:
-        return float(self.sim_parameters.get("max_joint_velocity", 3.0))
+        return self.robot.max_joint_velocity
 
     @property
     def goal_image_topic(self) -> str:
@@ -139,10 +160,10 @@ class DemoSettings:
 
     @property
     def command_topic(self) -> str:
-        return self.planner_parameters.get("command_topic", "/forward_command_controller/commands")
+        return self.planner_node.command_topic
 
     def planner_values(self) -> dict:
-        """The planner.* parameters without prefix: PlannerConfig fields (the oracle uses them too)."""
+        """The planner.* parameters the file sets, without prefix (for the report)."""
         return {
             name[len(PLANNER_PREFIX) :]: value
             for name, value in self.planner_parameters.items()
@@ -151,15 +172,10 @@ class DemoSettings:
 
     def action_bounds(self, action_dim: int = 2) -> tuple[list[float], list[float]]:
         """(low, high) per joint from the planner's action_low/action_high (one value or one per joint)."""
-        bounds = []
-        for name, default in (("action_low", -1.0), ("action_high", 1.0)):
-            values = [float(v) for v in self.planner_parameters.get(name, [default])]
-            if len(values) == 1:
-                values = values * action_dim
-            if len(values) != action_dim or not all(math.isfinite(v) for v in values):
-                raise ValueError(f"--config: `{name}` must be 1 or {action_dim} finite values. Got {values}.")
-            bounds.append(values)
-        return bounds[0], bounds[1]
+        try:
+            return self.planner_node.bounds(action_dim)
+        except ValueError as exc:
+            raise ValueError(f"--config: {exc}") from None
 
     def as_dict(self) -> dict:
         return {

@@ -34,7 +34,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float64, Float64MultiArray, Int32
 from std_srvs.srv import SetBool, Trigger
 
-from ..ros.image_decoding import decode_image_numpy, resize_rgb
+from ..image_messages import decode_image_numpy, resize_rgb
 from ..sim import topics
 from .demo_settings import PLANNER_NODE, SIM_NODE, DemoSettings
 from .episode_record import EpisodeRecord

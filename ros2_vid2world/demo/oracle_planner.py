@@ -16,18 +16,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..planning.cem import CEM, CEMConfig, finite_costs
-from ..planning.costs import (
-    ActionMagnitudeCost,
-    ActionSmoothnessCost,
-    CompositeCost,
-    CostContext,
-    GoalLatentCost,
-    StateProbeGoalCost,
-)
+from ..image_messages import resize_rgb
+from ..planning.cem import CEM, finite_costs
+from ..planning.costs import CompositeCost, CostContext
 from ..planning.mpc import shift_sequence
-from ..planning.visual_planner import PlannerConfig
-from ..ros.image_decoding import resize_rgb
+from ..planning.planner_config import PlannerConfig
+from ..planning.planner_costs import planner_costs
 from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
 
 
@@ -66,34 +60,14 @@ class OraclePlanner:
 
     def start(self, env, seed: int) -> None:
         """A new episode: the goal from env.goal_image, a fresh CEM, no warm start."""
-        config = self.config
-        self._cem = CEM.from_config(
-            CEMConfig(
-                action_dim=len(self.low),
-                horizon=config.horizon,
-                population=config.population,
-                elites=config.elites,
-                iterations=config.iterations,
-                low=self.low,
-                high=self.high,
-                momentum=config.momentum,
-                init_std=config.init_std,
-                min_std=config.min_std,
-                seed=config.seed,
-            )
+        self._cem = CEM.from_config(self.config.cem_config(len(self.low), self.low, self.high))
+        # The rendered frames are already pixels: "decoding" them is the identity.
+        self._cost = planner_costs(
+            self.config,
+            self.model_frame(env.goal_image),
+            decode=lambda frames: frames,
+            probe=None if self.state_probe is None else self.state_probe.embed,
         )
-        goal = self.model_frame(env.goal_image)
-        terms = [GoalLatentCost(goal, config.goal_mode, config.goal_discount, weight=config.goal_weight,
-                                blur=config.goal_blur)]
-        if config.probe_weight > 0:
-            # The rendered frames are already pixels: "decoding" them is the identity.
-            identity = lambda frames: frames  # noqa: E731
-            terms.append(StateProbeGoalCost(self.state_probe.embed, identity, goal, config.probe_weight))
-        if config.action_weight > 0:
-            terms.append(ActionMagnitudeCost(weight=config.action_weight))
-        if config.smoothness_weight > 0:
-            terms.append(ActionSmoothnessCost(weight=config.smoothness_weight))
-        self._cost = CompositeCost(terms)
         self._warm_start = self._previous_action = None
 
     @torch.no_grad()

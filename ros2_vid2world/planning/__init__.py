@@ -1,34 +1,34 @@
-"""Planning by imagination: CEM over action sequences, weighted cost terms, receding-horizon MPC. No ROS."""
+"""Planning by imagination: CEM over action sequences, weighted cost terms, receding-horizon MPC. No ROS.
 
-from .cem import CEM, CEMConfig, CEMInfo
-from .costs import (
-    ActionMagnitudeCost,
-    ActionSmoothnessCost,
-    CompositeCost,
-    CostContext,
-    CostTerm,
-    GoalLatentCost,
-    JointGoalCost,
-    StateProbeGoalCost,
-)
-from .errors import PlanningError
-from .mpc import MPCConfig, MPCPlanner, PlanResult, shift_sequence
+Names are imported on first use, so the torch-free settings (`planning.cem_config`,
+`planning.planner_config`) can be read by a node or CLI without importing torch.
+"""
 
-__all__ = [
-    "CEM",
-    "ActionMagnitudeCost",
-    "ActionSmoothnessCost",
-    "CEMConfig",
-    "CEMInfo",
-    "CompositeCost",
-    "CostContext",
-    "CostTerm",
-    "GoalLatentCost",
-    "JointGoalCost",
-    "MPCConfig",
-    "MPCPlanner",
-    "PlanResult",
-    "PlanningError",
-    "StateProbeGoalCost",
-    "shift_sequence",
-]
+import importlib
+
+_EXPORTS = {
+    "CEM": ".cem",
+    "CEMInfo": ".cem",
+    "CEMConfig": ".cem_config",
+    "ActionMagnitudeCost": ".costs",
+    "ActionSmoothnessCost": ".costs",
+    "CompositeCost": ".costs",
+    "CostContext": ".costs",
+    "CostTerm": ".costs",
+    "GoalLatentCost": ".costs",
+    "JointGoalCost": ".costs",
+    "StateProbeGoalCost": ".costs",
+    "PlanningError": ".errors",
+    "MPCConfig": ".mpc",
+    "MPCPlanner": ".mpc",
+    "PlanResult": ".mpc",
+    "shift_sequence": ".mpc",
+    "PlannerConfig": ".planner_config",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

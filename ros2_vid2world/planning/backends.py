@@ -9,14 +9,11 @@ import os
 import torch
 from diffusers import SchedulerMixin
 
+from ..choices import BACKENDS, DEVICES, PRECISIONS
 from ..world_model.folder import WorldModelFolder
 from ..world_model.model import Vid2WorldModel
 from ..world_model.sampler import SamplerConfig
 from .imagination import ImaginationEngine
-
-BACKENDS = ("torch", "onnxruntime")
-PRECISIONS = ("fp32", "fp16", "bf16")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def select_device(device: str = "auto") -> torch.device:
@@ -82,7 +79,7 @@ def make_imagination_engine(
             )
         if precision != "fp32":
             raise ValueError(
-                f"`precision` {precision!r} applies to the torch backend only; onnxruntime runs fp32."
+                f"`precision` {precision!r} applies to backend torch only; onnxruntime runs fp32."
             )
         from .onnx_engine import OrtImaginationEngine
 

@@ -3,73 +3,15 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 
+from .cem_config import CEMConfig
 from .errors import PlanningError
 
 CostFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class CEMConfig:
-    """CEM settings.
-
-    action_dim, horizon: each candidate is an action sequence [horizon, action_dim].
-    population: candidates scored per iteration (N), the current mean included.
-    elites: the K lowest-cost candidates the Gaussian is refit to.
-    iterations: sample - score - refit rounds per `optimize` call.
-    low, high: action bounds, one float for every dimension or one per dimension; candidates are clipped.
-    momentum: weight of the OLD mean/std in the refit, in [0, 1); 0 refits to the elites alone.
-    init_std: initial std as a fraction of the half-range (high - low) / 2 (so 1.0 spans the bounds).
-    min_std: floor on the std, same unit as init_std; keeps CEM from collapsing onto one sequence.
-    seed: seeds the sampler's own generator; None draws a random seed.
-    """
-
-    action_dim: int
-    horizon: int
-    population: int
-    elites: int
-    iterations: int
-    low: float | Sequence[float]
-    high: float | Sequence[float]
-    momentum: float = 0.1
-    init_std: float = 0.5
-    min_std: float = 0.05
-    seed: int | None = None
-
-    def __post_init__(self):
-        for name in ("action_dim", "horizon", "iterations"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
-        # One candidate is always the current mean, so at least one more is needed to explore.
-        if not isinstance(self.population, int) or self.population < 2:
-            raise ValueError(f"`population` must be an integer >= 2. Got {self.population!r}.")
-        if not isinstance(self.elites, int) or not 1 <= self.elites <= self.population:
-            raise ValueError(
-                f"`elites` must be in [1, population]. Got {self.elites!r} with population={self.population}."
-            )
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"`momentum` must be in [0, 1). Got {self.momentum}.")
-        if not (math.isfinite(self.init_std) and self.init_std > 0):
-            raise ValueError(f"`init_std` must be a finite number > 0. Got {self.init_std}.")
-        if not 0.0 <= self.min_std <= self.init_std:
-            raise ValueError(f"`min_std` must be in [0, init_std={self.init_std}]. Got {self.min_std}.")
-        low, high = self.bounds()
-        if any(lo > hi for lo, hi in zip(low, high, strict=True)):
-            raise ValueError(
-                f"`low` must be <= `high` in every dimension. Got low={list(low)} high={list(high)}."
-            )
-
-    def bounds(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """(low, high), each as action_dim floats."""
-        return _per_dimension("low", self.low, self.action_dim), _per_dimension(
-            "high", self.high, self.action_dim
-        )
 
 
 @dataclass
@@ -264,18 +206,3 @@ class CEM:
             info.best_cost = best_cost
             info.best_sequence = candidates[best_index].clone()
             info.best_iteration = iteration
-
-
-def _per_dimension(name: str, value: float | Sequence[float], action_dim: int) -> tuple[float, ...]:
-    if isinstance(value, numbers.Real):
-        values = (float(value),) * action_dim
-    else:
-        values = tuple(float(v) for v in value)
-        if len(values) != action_dim:
-            raise ValueError(
-                f"`{name}` must be one float or {action_dim} floats (one per action dimension). "
-                f"Got {len(values)}: {list(values)}."
-            )
-    if not all(math.isfinite(v) for v in values):
-        raise ValueError(f"`{name}` must be finite: CEM samples relative to the bounds. Got {list(values)}.")
-    return values

@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch
 from diffusers import SchedulerMixin
 
+from ..choices import ROLLOUTS
 from ..world_model.action_embedding import actions_leading_to_frames
 from ..world_model.frame_cache import FrameCache
 from ..world_model.guidance import guided_prediction
 from ..world_model.model import Vid2WorldModel
 from ..world_model.noise_schedule import add_noise, noise_to_level
-from ..world_model.sampler import ROLLOUTS, SamplerConfig
+from ..world_model.sampler_config import SamplerConfig
 
 
 class ImaginationEngine:

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from diffusers import SchedulerMixin
 
+from ..choices import DEVICES
 from ..world_model.frame_cache import FrameCache
 from ..world_model.model import Vid2WorldModel
 from ..world_model.sampler import SamplerConfig
-from .backends import DEVICES
 from .imagination import ImaginationEngine
 from .onnx_denoiser import CachedFrameDenoiser, DenoiserLayout
 from .onnx_export import ONNX_FORMAT, example_inputs, export_denoiser, weights_fingerprint

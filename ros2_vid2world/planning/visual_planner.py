@@ -11,85 +11,14 @@ import torch
 
 from ..world_model.folder import WorldModelFolder
 from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
-from ..world_model.sampler import SamplerConfig
-from .cem import CEMConfig
-from .costs import (
-    ActionMagnitudeCost,
-    ActionSmoothnessCost,
-    CompositeCost,
-    CostContext,
-    GoalLatentCost,
-    JointGoalCost,
-    StateProbeGoalCost,
-)
+from .costs import CompositeCost, CostContext
 from .imagination import ImaginationEngine
 from .mpc import MPCConfig, MPCPlanner
 from .observation_buffer import ObservationBuffer
+from .planner_config import PlannerConfig
+from .planner_costs import planner_costs
 
-GOAL_MODES = ("final", "discounted")
-
-
-@dataclass
-class PlannerConfig:
-    """Everything a decision depends on besides the model. Validated on construction.
-
-    population, elites, iterations: CEM (anchors.md); horizon: decision steps planned ahead;
-    action_repeat: model steps per decision step; denoise_steps, guidance_scale, guidance_rescale,
-    history_timestep, rollout: the world model's sampler; history_frames: camera frames kept as context;
-    momentum, init_std, min_std: CEM refit (std as a fraction of the half-range of the bounds);
-    *_weight: cost terms (goal image in latent space, action magnitude, smoothness, joint goal, and
-    probe: the goal image's joints read by the model folder's state probe, see `StateProbeGoalCost`);
-    goal_mode: score the final imagined frame or all of them discounted; seed: planning noise.
-    """
-
-    population: int = 64
-    elites: int = 8
-    iterations: int = 3
-    horizon: int = 4
-    action_repeat: int = 1
-    denoise_steps: int = 3
-    guidance_scale: float = 2.5
-    guidance_rescale: float = 0.0
-    history_timestep: int = 20
-    history_frames: int = 4
-    rollout: str = "autoregressive"
-    momentum: float = 0.1
-    init_std: float = 1.0
-    min_std: float = 0.05
-    goal_weight: float = 1.0
-    goal_mode: str = "final"
-    goal_discount: float = 0.9
-    goal_blur: float = 0.0
-    action_weight: float = 0.0
-    smoothness_weight: float = 0.0
-    joint_goal_weight: float = 0.0
-    joint_action_kind: str = "delta"
-    probe_weight: float = 0.0
-    seed: int | None = 0
-
-    def __post_init__(self):
-        for name in ("population", "elites", "iterations", "horizon", "action_repeat", "history_frames"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
-        if self.goal_mode not in GOAL_MODES:
-            raise ValueError(f"`goal_mode` must be one of {list(GOAL_MODES)}. Got {self.goal_mode!r}.")
-        weights = ("goal_weight", "action_weight", "smoothness_weight", "joint_goal_weight", "probe_weight")
-        for name in ("goal_blur", *weights):
-            if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
-        # The sampler settings validate themselves.
-        self.sampler_config()
-
-    def sampler_config(self) -> SamplerConfig:
-        return SamplerConfig(
-            num_inference_steps=self.denoise_steps,
-            guidance_scale=self.guidance_scale,
-            guidance_rescale=self.guidance_rescale,
-            history_timestep=self.history_timestep,
-            rollout=self.rollout,
-        )
-
+__all__ = ["PlanOutput", "PlannerConfig", "VisualPlanner"]
 
 @dataclass
 class PlanOutput:
@@ -113,7 +42,7 @@ class VisualPlanner:
 
     Feed it camera frames with `observe`, give it a goal with `set_goal`, and call `plan` once per
     decision. Actions are in robot units; the model sees them normalised with the folder's
-    `action_stats` when it has them.
+    `action_normalization`.
     """
 
     def __init__(
@@ -130,9 +59,6 @@ class VisualPlanner:
         self.high = torch.as_tensor(high, dtype=torch.float32).expand(self.action_dim).clone()
         if not bool((self.low <= self.high).all()):
             raise ValueError(f"`low` must be <= `high` in every dimension. Got low={low} high={high}.")
-        stats = folder.action_stats or {}
-        self._action_mean = torch.as_tensor(stats.get("mean", [0.0] * self.action_dim), dtype=torch.float32)
-        self._action_std = torch.as_tensor(stats.get("std", [1.0] * self.action_dim), dtype=torch.float32)
         self.engine = engine or ImaginationEngine(folder.model, folder.scheduler)
         self._device = next(folder.model.parameters()).device
         self._goal: torch.Tensor | None = None
@@ -206,7 +132,7 @@ class VisualPlanner:
         return self.engine.imagine(self._normalise(candidates).to(self._device), self._generator)
 
     def _normalise(self, actions: torch.Tensor) -> torch.Tensor:
-        return (actions.float() - self._action_mean) / self._action_std
+        return self.folder.action_normalization.normalize(actions.cpu())
 
     def _encode(self, image: np.ndarray, what: str) -> torch.Tensor:
         expected = (*self.image_size, 3)
@@ -217,13 +143,7 @@ class VisualPlanner:
         return self.folder.codec.encode(frames)[0, 0]
 
     def _apply(self, config: PlannerConfig, keep_warm_start: bool) -> None:
-        model_steps = config.horizon * config.action_repeat
-        window = self.folder.model.config.max_frames
-        if config.history_frames + model_steps > window:
-            raise ValueError(
-                f"history_frames ({config.history_frames}) + horizon x action_repeat ({model_steps}) "
-                f"must fit the model's window of {window} frames."
-            )
+        config.check_window(self.folder.model.config.max_frames)
         if config.probe_weight > 0 and self.folder.state_probe is None:
             raise ValueError(
                 f"`probe_weight` is {config.probe_weight} but the model folder has no state probe: "
@@ -234,19 +154,7 @@ class VisualPlanner:
                 f"`rollout` {config.rollout!r} is not available with {type(self.engine).__name__}: "
                 f"it runs {list(self.engine.ROLLOUTS)}."
             )
-        cem = CEMConfig(
-            action_dim=self.action_dim,
-            horizon=config.horizon,
-            population=config.population,
-            elites=config.elites,
-            iterations=config.iterations,
-            low=self.low.tolist(),
-            high=self.high.tolist(),
-            momentum=config.momentum,
-            init_std=config.init_std,
-            min_std=config.min_std,
-            seed=config.seed,
-        )
+        cem = config.cem_config(self.action_dim, self.low.tolist(), self.high.tolist())
         mpc = MPCPlanner(
             self._imagine, self._costs(config), MPCConfig(config.horizon, cem, config.action_repeat)
         )
@@ -263,29 +171,12 @@ class VisualPlanner:
         self._mpc, self.config = mpc, config
 
     def _costs(self, config: PlannerConfig) -> CompositeCost:
-        terms = []
-        if self._goal is not None and config.goal_weight > 0:
-            terms.append(
-                GoalLatentCost(
-                    self._goal,
-                    config.goal_mode,
-                    config.goal_discount,
-                    weight=config.goal_weight,
-                    blur=config.goal_blur,
-                    patch_size=self.folder.codec.patch_size,
-                )
-            )
-        if self._goal is not None and config.probe_weight > 0:
-            probe, decode = self.folder.state_probe.embed, self.folder.codec.decode
-            terms.append(StateProbeGoalCost(probe, decode, self._goal, weight=config.probe_weight))
-        if config.action_weight > 0:
-            terms.append(ActionMagnitudeCost(weight=config.action_weight))
-        if config.smoothness_weight > 0:
-            terms.append(ActionSmoothnessCost(weight=config.smoothness_weight))
-        if self._goal_joints is not None and config.joint_goal_weight > 0:
-            terms.append(
-                JointGoalCost(self._goal_joints, config.joint_action_kind, weight=config.joint_goal_weight)
-            )
-        if not terms:
-            terms.append(ActionMagnitudeCost(weight=0.0))  # nothing to aim at yet: every plan costs 0
-        return CompositeCost(terms)
+        probe = self.folder.state_probe
+        return planner_costs(
+            config,
+            self._goal,
+            decode=self.folder.codec.decode,
+            probe=None if probe is None else probe.embed,
+            patch_size=self.folder.codec.patch_size,
+            goal_joints=self._goal_joints,
+        )

@@ -1,5 +1,5 @@
-"""ROS 2 glue: the planner node and the conversions at its edge. The only place that imports rclpy.
+"""ROS 2 glue of the planner node: the node, its parameters, the planning thread and the commands.
 
-Modules are imported on demand (no re-exports here) so that `image_decoding` and `joint_order`
-stay usable without a ROS environment.
+rclpy is imported only by the node modules (and by `sim/sim_node.py`, the simulated robot); the
+planning core never imports it. Modules are imported on demand (no re-exports here).
 """

@@ -1,8 +1,10 @@
-"""Planner output -> command messages for ros2_control, clamped to the action bounds, and hold commands."""
+"""Planner output -> command messages for ros2_control, clamped to the action bounds; hold commands; and
+the gate every command and hold passes through, which makes "one hold, then silence" hold."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Duration
@@ -75,3 +77,56 @@ class CommandBuilder:
             time_from_start=duration(self.point_period),
         )
         return JointTrajectory(joint_names=self.joint_names, points=[point])
+
+
+class CommandGate:
+    """Serialises commands and holds on the command publisher.
+
+    `send` publishes only while open; `hold` publishes a hold only if the last thing sent was a command
+    (so a second reason to stop stays silent); `close` (deactivate, disable) always sends its hold, and
+    takes the same lock, so a decision finishing during the close cannot slip out after the hold.
+    """
+
+    def __init__(self, publish: Callable[[object], None]):
+        self._publish = publish
+        self._lock = threading.Lock()
+        self._open = False
+        self._commanding = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    @property
+    def commanding(self) -> bool:
+        """True when the last message sent was a command (not a hold) and the gate is open."""
+        return self._commanding
+
+    def open(self) -> None:
+        with self._lock:
+            self._open = True
+
+    def send(self, command) -> bool:
+        with self._lock:
+            if not self._open:
+                return False
+            self._publish(command)
+            self._commanding = True
+            return True
+
+    def hold(self, hold_command) -> bool:
+        """Publish `hold_command` (None: none can be built) if a command was the last thing sent."""
+        with self._lock:
+            if not self._commanding:
+                return False
+            if hold_command is not None:
+                self._publish(hold_command)
+            self._commanding = False
+            return True
+
+    def close(self, hold_command) -> None:
+        with self._lock:
+            if hold_command is not None:
+                self._publish(hold_command)
+            self._open = False
+            self._commanding = False

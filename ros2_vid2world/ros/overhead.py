@@ -14,8 +14,8 @@ from rclpy.serialization import deserialize_message, serialize_message
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float64MultiArray
 
+from ..image_messages import decode_image, resize_rgb
 from .commands import CommandBuilder
-from .image_decoding import decode_image, resize_rgb
 from .latest_inputs import FRAME, LatestInputs
 
 STAGES = ("deserialize", "decode", "resize", "buffer", "publish")

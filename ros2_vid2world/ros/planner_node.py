@@ -27,23 +27,16 @@ from std_msgs.msg import Float64, Float64MultiArray, Header
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
-from .commands import CommandBuilder
+from ..image_messages import decode_compressed_image, decode_image, resize_rgb
+from .commands import CommandBuilder, CommandGate
 from .diagnostics import diagnostic_array
-from .image_decoding import decode_compressed_image, decode_image, resize_rgb
 from .imagined_tiles import rgb8_image
 from .joint_order import JointOrder
 from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
-from .parameters import (
-    SPECS,
-    declare_parameters,
-    parameter_values,
-    planner_values,
-    read_settings,
-    validate_changes,
-)
+from .node_config import PLANNER_PREFIX, planner_values, read_settings, validate_changes
+from .parameters import declare_parameters, declared_names, dynamic_names, parameter_values
 from .planner_loading import load_planner, model_window
 from .planning_worker import PlanningWorker, WorkerOutputs
-from .safety import CommandGate
 
 NODE_NAME = "vid2world_planner"
 COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # only the newest command matters
@@ -342,16 +335,18 @@ class PlannerNode(LifecycleNode):
         if self._worker is None:
             return  # read at the next configure
         changes = {parameter.name: parameter.value for parameter in parameters}
-        node_changes = {
-            name: changes[name] for name in ("max_input_age", "imagined_period") if name in changes
-        }
         planner_changes = planner_values(changes)
+        node_changes = {
+            name: value
+            for name, value in changes.items()
+            if name in dynamic_names() and not name.startswith(PLANNER_PREFIX)
+        }
         if planner_changes or node_changes:
             self._worker.stage_settings(planner_changes, **node_changes)
 
     def _warn_unknown_overrides(self) -> None:
         # rclpy ignores overrides nobody declares: a typo in the params file would pass unnoticed.
-        declared = {spec.name for spec in SPECS} | {"use_sim_time", "start_type_description_service"}
+        declared = declared_names() | {"use_sim_time", "start_type_description_service"}
         unknown = sorted(set(getattr(self, "_parameter_overrides", {})) - declared)
         if unknown:
             self.get_logger().warning(f"ignoring unknown parameters {unknown} (typos in the params file?)")

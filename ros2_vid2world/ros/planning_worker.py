@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .commands import CommandBuilder
-from .image_decoding import resize_rgb
+from ..image_messages import resize_rgb
+from .commands import CommandBuilder, CommandGate
 from .imagined_tiles import tile_beside_goal
 from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs, Sample
-from .safety import CommandGate, input_age, unsafe_reason
+from .safety import input_age, unsafe_reason
 
 # With control_rate 0 the worker waits for frames; it still wakes this often to notice stale inputs.
 SAFETY_CHECK_PERIOD_S = 0.05

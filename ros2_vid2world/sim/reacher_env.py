@@ -22,7 +22,6 @@ import os
 # Headless rendering; must be chosen before mujoco or dm_control is first imported in the process.
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import math  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import mujoco  # noqa: E402
@@ -31,12 +30,13 @@ from dm_control import suite  # noqa: E402
 from dm_control.mujoco import Camera  # noqa: E402
 
 from .exploration import GOAL_SOURCES, ExplorationPolicy  # noqa: E402
+from .reacher_config import MAX_IMAGE_SIZE, TASKS, ReacherConfig  # noqa: E402
+
+__all__ = ["GOAL_SOURCES", "JOINT_NAMES", "MAX_IMAGE_SIZE", "TASKS", "ReacherConfig", "ReacherEnv"]
 
 JOINT_NAMES = ("shoulder", "wrist")
-TASKS = ("easy", "hard")
 CAMERA = "fixed"  # the reacher's top-down camera
 CAMERA_HEIGHT = 0.62  # m above the table (stock: 0.75); the 45 degree view then spans +-0.26 m
-MAX_IMAGE_SIZE = 480  # MuJoCo's default offscreen framebuffer is 640 x 480
 # The stock motors give 0.05 N m, which accelerates the stretched-out arm at ~35 rad/s^2: too weak to
 # reach a few rad/s within one 0.1 s control step. A servo arm's drives are far stiffer than that.
 MOTOR_TORQUE_LIMIT = 0.5
@@ -44,53 +44,6 @@ MOTOR_TORQUE_LIMIT = 0.5
 # at 256^2 the image changes by a few pixel values at shadow edges, and a render costs ~3x less.
 SHADOW_MAP_SIZE = 256
 MAX_GOAL_DRAWS = 100
-
-
-@dataclass
-class ReacherConfig:
-    """Settings of the simulated reacher.
-
-    image_size: side of the square RGB camera image, in pixels.
-    control_period: seconds per control step (a multiple of the model's 0.02 s physics step).
-    max_joint_velocity: rad/s commanded by an action of magnitude 1 (3.0: up to 0.3 rad per 0.1 s step).
-    task: dm_control reacher task, which sets the target size ("easy" 0.05 m, "hard" 0.015 m).
-    seed: seeds the sequence of episodes (each reset without a seed draws the next one).
-    tracking_gain: fraction of the velocity error the servo removes per physics step, in (0, 1].
-    goal_source: "random" or "exploration" (see the module doc); goal_steps: the exploration's length.
-    """
-
-    image_size: int = 64
-    control_period: float = 0.1
-    max_joint_velocity: float = 3.0
-    task: str = "easy"
-    seed: int = 0
-    tracking_gain: float = 1.0
-    goal_source: str = "random"
-    goal_steps: int = 25
-
-    def __post_init__(self):
-        if not isinstance(self.image_size, int) or not 8 <= self.image_size <= MAX_IMAGE_SIZE:
-            raise ValueError(
-                f"`image_size` must be an integer in [8, {MAX_IMAGE_SIZE}]. Got {self.image_size!r}."
-            )
-        if not (math.isfinite(self.control_period) and self.control_period > 0):
-            raise ValueError(
-                f"`control_period` must be a positive number of seconds. Got {self.control_period!r}."
-            )
-        if not (math.isfinite(self.max_joint_velocity) and self.max_joint_velocity > 0):
-            raise ValueError(
-                f"`max_joint_velocity` must be a positive number of rad/s. Got {self.max_joint_velocity!r}."
-            )
-        if self.task not in TASKS:
-            raise ValueError(f"`task` must be one of {list(TASKS)}. Got {self.task!r}.")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"`seed` must be a non-negative integer. Got {self.seed!r}.")
-        if not 0 < self.tracking_gain <= 1:
-            raise ValueError(f"`tracking_gain` must be in (0, 1]. Got {self.tracking_gain!r}.")
-        if self.goal_source not in GOAL_SOURCES:
-            raise ValueError(f"`goal_source` must be one of {list(GOAL_SOURCES)}. Got {self.goal_source!r}.")
-        if not isinstance(self.goal_steps, int) or self.goal_steps < 1:
-            raise ValueError(f"`goal_steps` must be an integer >= 1. Got {self.goal_steps!r}.")
 
 
 @dataclass(frozen=True)

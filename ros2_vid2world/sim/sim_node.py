@@ -14,7 +14,6 @@ import sys
 
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
@@ -26,73 +25,21 @@ from std_msgs.msg import Bool, Float64, Float64MultiArray, Header, Int32
 from std_srvs.srv import Trigger
 
 from ..ros.imagined_tiles import rgb8_image
+from ..ros.parameters import declare
+from ..settings import from_values
 from . import topics
-from .reacher_env import (
-    GOAL_SOURCES,
-    JOINT_NAMES,
-    MAX_IMAGE_SIZE,
-    TASKS,
-    ReacherConfig,
-    ReacherEnv,
-    ReacherObservation,
-)
+from .reacher_config import ReacherConfig
+from .reacher_env import JOINT_NAMES, ReacherEnv, ReacherObservation
+from .sim_node_config import SimNodeConfig, sim_parameters
 
 NODE_NAME = "reacher_sim"
-MODES = ("lockstep", "realtime")
 START_NS = 1_000_000_000  # sim time starts at 1 s: a zero stamp often means "unset"
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
-DYNAMIC_PARAMETERS = {"episode_seed"}  # read at each reset; every other parameter is read at start
 LATE_SUBSCRIBER_CHECK_S = 0.5
 WARN_THROTTLE_S = 5.0
-
-# name: (default, description, (low, high) or None)
-PARAMETERS = {
-    "image_size": (64, "Camera image side in pixels.", (8, MAX_IMAGE_SIZE)),
-    "control_period": (0.1, "Simulated seconds per control step (a multiple of 0.02).", (0.02, 10.0)),
-    "max_joint_velocity": (3.0, "Joint speed limit in rad/s; faster commands are clipped.", (0.01, 100.0)),
-    "task": ("easy", f"dm_control reacher task (sets the target size): one of {list(TASKS)}.", None),
-    "goal_source": (
-        "random",
-        f"How goals are drawn: one of {list(GOAL_SOURCES)} (random: any pose; exploration: where the "
-        "data-collection policy takes the arm from the start in goal_steps steps, DINO-WM's protocol).",
-        None,
-    ),
-    "goal_steps": (25, "Control steps of exploration behind a goal (goal_source exploration).", (1, 10000)),
-    "mode": ("lockstep", "lockstep: a step per command; realtime: a timer at the control rate.", None),
-    "seed": (0, "Seeds the sequence of episodes.", (0, 2**31 - 1)),
-    "episode_seed": (
-        -1,
-        "Seed of every episode ~/reset_episode starts (-1: the next of `seed`'s sequence). Dynamic, so a "
-        "caller can replay a given start and goal: set it, then call ~/reset_episode.",
-        (-1, 2**31 - 1),
-    ),
-    "max_steps": (0, "Control steps per episode (0 = no limit); then commands are ignored.", (0, 2**31 - 1)),
-    "end_on_success": (
-        False,
-        "End an episode at its first success: later commands are ignored until ~/reset_episode, as "
-        "after max_steps (an evaluation then sees exactly one decision per observation).",
-        None,
-    ),
-    "auto_reset": (False, "Start the next episode by itself when an episode is over.", None),
-    "command_topic": (topics.COMMAND_TOPIC, "Joint velocities (std_msgs/Float64MultiArray, rad/s).", None),
-    "goal_image_topic": (topics.GOAL_IMAGE_TOPIC, "The goal image (reliable, transient local).", None),
-    "goal_joints_topic": ("~/goal_joint_states", "Goal joint positions (transient local).", None),
-}
-
-
-def _descriptor(name: str, default, description: str, value_range) -> ParameterDescriptor:
-    descriptor = ParameterDescriptor(
-        name=name, description=description, read_only=name not in DYNAMIC_PARAMETERS
-    )
-    if value_range is not None and isinstance(default, int) and not isinstance(default, bool):
-        descriptor.integer_range = [IntegerRange(from_value=value_range[0], to_value=value_range[1], step=1)]
-    elif value_range is not None:
-        low, high = value_range
-        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
-    return descriptor
 
 
 class SimNode(Node):
@@ -100,25 +47,13 @@ class SimNode(Node):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
-        for name, (default, description, value_range) in PARAMETERS.items():
-            self.declare_parameter(name, default, _descriptor(name, default, description, value_range))
-        value = {name: self.get_parameter(name).value for name in PARAMETERS}
-        if value["mode"] not in MODES:
-            raise ValueError(f"`mode` must be one of {list(MODES)}. Got {value['mode']!r}.")
-        self._mode, self._max_steps, self._auto_reset = value["mode"], value["max_steps"], value["auto_reset"]
-        self._end_on_success, self._succeeded = value["end_on_success"], False
-        self._env = ReacherEnv(
-            ReacherConfig(
-                image_size=value["image_size"],
-                control_period=value["control_period"],
-                max_joint_velocity=value["max_joint_velocity"],
-                task=value["task"],
-                seed=value["seed"],
-                goal_source=value["goal_source"],
-                goal_steps=value["goal_steps"],
-            )
-        )
-        self._period_ns = round(value["control_period"] * 1e9)
+        declare(self, sim_parameters())
+        values = {name: self.get_parameter(name).value for name, _ in sim_parameters()}
+        robot, config = from_values(ReacherConfig, values), from_values(SimNodeConfig, values)
+        self._mode, self._max_steps, self._auto_reset = config.mode, config.max_steps, config.auto_reset
+        self._end_on_success, self._succeeded = config.end_on_success, False
+        self._env = ReacherEnv(robot)
+        self._period_ns = round(robot.control_period * 1e9)
         self._episode_start_ns, self._episode = START_NS, 0
         self._command = np.zeros(len(JOINT_NAMES))
         self._last_observation: list = []
@@ -127,22 +62,22 @@ class SimNode(Node):
         self._image_pub = self.create_publisher(Image, topics.IMAGE_TOPIC, qos_profile_sensor_data)
         self._joints_pub = self.create_publisher(JointState, topics.JOINT_STATES_TOPIC, RELIABLE)
         self._clock_pub = self.create_publisher(ClockMsg, topics.CLOCK_TOPIC, RELIABLE)
-        self._goal_pub = self.create_publisher(Image, value["goal_image_topic"], LATCHED)
-        self._goal_joints_pub = self.create_publisher(JointState, value["goal_joints_topic"], LATCHED)
+        self._goal_pub = self.create_publisher(Image, config.goal_image_topic, LATCHED)
+        self._goal_joints_pub = self.create_publisher(JointState, config.goal_joints_topic, LATCHED)
         self._success_pub = self.create_publisher(Bool, "~/success", RELIABLE)
         self._distance_pub = self.create_publisher(Float64, "~/goal_distance", RELIABLE)
         self._step_pub = self.create_publisher(Int32, "~/episode_step", RELIABLE)
-        self.create_subscription(Float64MultiArray, value["command_topic"], self._on_command, RELIABLE)
+        self.create_subscription(Float64MultiArray, config.command_topic, self._on_command, RELIABLE)
         self.create_service(Trigger, "~/reset_episode", self._on_reset_episode)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         if self._mode == "realtime":
-            self.create_timer(value["control_period"], self._on_control_timer, clock=steady)
+            self.create_timer(robot.control_period, self._on_control_timer, clock=steady)
         else:  # a camera subscriber that joins late still gets the observation the sim is waiting on
             self.create_timer(LATE_SUBSCRIBER_CHECK_S, self._republish_for_late_subscribers, clock=steady)
         self._start_episode()
         self.get_logger().info(
-            f"{self._mode} at {value['control_period']} s per step, {value['image_size']} px images, "
-            f"commands on {value['command_topic']}"
+            f"{self._mode} at {robot.control_period} s per step, {robot.image_size} px images, "
+            f"commands on {config.command_topic}"
         )
 
     # --- episodes -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..dataset import EpisodeDataset
+from ..world_model.action_normalization import ActionNormalization
 
 
 def split_episodes(dataset: EpisodeDataset, holdout: int, clip_frames: int) -> tuple[list[int], list[int]]:
@@ -29,19 +30,23 @@ class ClipDataset(Dataset):
     """Clips of `clip_frames` consecutive frames from one episode each.
 
     Items: `frames` [F, 3, H, W] float32 in [-1, 1] (the pixel-space model range) and `actions`
-    [F, A] float32 normalised with `action_stats` (mean/std; default: the dataset's own), the same
-    normalisation the planner applies (it reads the statistics from the model folder).
+    [F, A] float32 in the model's units (`normalization`; default: from the dataset's own statistics),
+    the same normalisation the planner applies (it reads it from the model folder).
     """
 
     def __init__(
-        self, dataset: EpisodeDataset, episodes: list[int], clip_frames: int, action_stats: dict | None = None
+        self,
+        dataset: EpisodeDataset,
+        episodes: list[int],
+        clip_frames: int,
+        normalization: ActionNormalization | None = None,
     ):
         self.dataset = dataset
         self.clip_frames = clip_frames
         self.starts = dataset.clip_starts(clip_frames, episodes)
-        stats = action_stats or dataset.action_stats
-        self.action_mean = np.asarray(stats["mean"], np.float32)
-        self.action_std = np.asarray(stats["std"], np.float32)
+        self.normalization = normalization or ActionNormalization.from_stats(
+            dataset.action_stats, dataset.action_dim
+        )
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -50,5 +55,5 @@ class ClipDataset(Dataset):
         span = slice(int(self.starts[index]), int(self.starts[index]) + self.clip_frames)
         frames = torch.from_numpy(np.array(self.dataset.frames[span]))  # a copy: the memory map is read-only
         frames = frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        actions = (np.asarray(self.dataset.actions[span], np.float32) - self.action_mean) / self.action_std
+        actions = self.normalization.normalize(np.asarray(self.dataset.actions[span], np.float32))
         return {"frames": frames, "actions": torch.from_numpy(actions)}

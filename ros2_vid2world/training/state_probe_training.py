@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,39 +13,9 @@ import torch.nn.functional as F
 from ..dataset.store import EpisodeDataset
 from ..world_model.latent_codec import images_to_unit_range
 from ..world_model.state_probe import StateProbe, circle_points
+from .probe_train_config import ProbeTrainConfig
 
-
-@dataclass
-class ProbeTrainConfig:
-    """steps, batch_size, learning_rate (the peak of a one-cycle schedule), seed: the optimisation.
-
-    max_blur, max_noise: each training frame is blurred with a Gaussian of standard deviation drawn
-    from [0, max_blur] pixels and gets Gaussian noise of a level drawn from [0, max_noise] (images in
-    [-1, 1]), because the planner shows the probe imagined frames, which are softer than camera frames.
-    holdout_episodes: the dataset's last episodes, kept out of training to measure the error.
-    """
-
-    steps: int = 3000
-    batch_size: int = 128
-    learning_rate: float = 2e-3
-    max_blur: float = 1.5
-    max_noise: float = 0.1
-    holdout_episodes: int = 2
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("steps", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be an integer >= 1. Got {value!r}.")
-        if not isinstance(self.holdout_episodes, int) or self.holdout_episodes < 1:
-            raise ValueError(f"`holdout_episodes` must be an integer >= 1. Got {self.holdout_episodes!r}.")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"`learning_rate` must be a finite number > 0. Got {self.learning_rate}.")
-        for name in ("max_blur", "max_noise"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"`{name}` must be a finite number >= 0. Got {value}.")
+__all__ = ["ProbeTrainConfig", "periodic_joints", "train_state_probe"]
 
 
 # A joint whose recorded positions cover the circle but for this much turns without limit: a wrapped

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..world_model.causal_conv import WEIGHT_TRANSFERS
+from ..choices import PREDICTION_TYPES, WEIGHT_TRANSFERS
+from ..settings import check_settings, same_rules_as, setting
 from ..world_model.diffusion_forcing import DiffusionForcingConfig
-from ..world_model.model import PREDICTION_TYPES
+from ..world_model.presets import BASE_PRESETS
 
 
 @dataclass
@@ -29,28 +30,42 @@ class TrainConfig:
     out: Path
     base: Path | None = None
     init: Path | None = None
-    preset: str = "demo"
+    preset: str = setting("demo", "Architecture of the stage (a) base.", choices=tuple(sorted(BASE_PRESETS)))
     work_dir: Path | None = None
-    pretrain_steps: int = 2000
-    steps: int = 4000
-    clip_frames: int = 6
-    batch_size: int = 8
-    learning_rate: float = 2e-4
-    pretrain_learning_rate: float = 2e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    grad_clip: float = 1.0
-    ema_decay: float = 0.999
-    action_dropout: float = 0.2
-    action_lr_scale: float = 1.0
-    clean_context_prob: float = 0.0
-    terminal_prob: float = 0.0
-    prediction_type: str = "v_prediction"
-    weight_transfer: str = "extrapolative"
-    checkpoint_every: int = 250
-    log_every: int = 10
-    holdout_episodes: int = 2
-    seed: int = 0
+    pretrain_steps: int = setting(
+        2000, "Stage (a) steps: action-free, bidirectional video diffusion (0 with --base or --init).", low=0
+    )
+    steps: int = setting(4000, "Stage (b) steps: the Vid2World transfer.", low=1)
+    clip_frames: int = setting(6, "Frames per training clip (the model's window).", low=2)
+    batch_size: int = setting(8, "Clips per step and process.", low=1)
+    learning_rate: float = setting(
+        2e-4, "Transfer learning rate (AdamW, after warm-up, cosine decay).", above=0.0
+    )
+    pretrain_learning_rate: float = setting(2e-4, "Stage (a) learning rate.", above=0.0)
+    weight_decay: float = setting(0.01, "AdamW weight decay.", low=0.0)
+    warmup_steps: int = setting(100, "Linear learning-rate warm-up steps of each stage.", low=0)
+    grad_clip: float = setting(1.0, "Gradient norm clip.", above=0.0)
+    ema_decay: float = setting(0.999, "Decay of the weights' exponential moving average (what is saved).",
+                               low=0.0, below=1.0)
+    action_dropout: float = same_rules_as(DiffusionForcingConfig, "action_dropout", 0.2)
+    action_lr_scale: float = setting(
+        1.0, "Learning rate of the (new, zero-initialised) action embedding relative to the transfer's.",
+        above=0.0,
+    )
+    clean_context_prob: float = same_rules_as(DiffusionForcingConfig, "clean_context_prob", 0.0)
+    terminal_prob: float = same_rules_as(DiffusionForcingConfig, "terminal_prob", 0.0)
+    prediction_type: str = setting(
+        "v_prediction", "What the model predicts (v_prediction trains with zero terminal SNR).",
+        choices=PREDICTION_TYPES,
+    )
+    weight_transfer: str = setting(
+        "extrapolative", "How temporal convolutions become causal (the paper's choice: extrapolative).",
+        choices=WEIGHT_TRANSFERS,
+    )
+    checkpoint_every: int = setting(250, "Steps between checkpoints.", low=1)
+    log_every: int = setting(10, "Steps between metrics.csv rows.", low=1)
+    holdout_episodes: int = setting(2, "Last episodes kept out of training.", low=0)
+    seed: int = setting(0, "Seed of initialisation, data order and noise.", low=0)
 
     def __post_init__(self):
         self.data, self.out = Path(self.data), Path(self.out)
@@ -61,28 +76,7 @@ class TrainConfig:
         self.work_dir = self.out.parent / f"{self.out.name}.training" if self.work_dir is None else Path(
             self.work_dir
         )
-        for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be >= 1. Got {getattr(self, name)}.")
-        for name in ("pretrain_steps", "warmup_steps", "holdout_episodes"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be >= 0. Got {getattr(self, name)}.")
-        if self.clip_frames < 2:
-            raise ValueError(f"`clip_frames` must be >= 2. Got {self.clip_frames}.")
-        for name in ("learning_rate", "pretrain_learning_rate", "grad_clip", "action_lr_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"`{name}` must be > 0. Got {getattr(self, name)}.")
-        self.diffusion_forcing()  # the transfer loss's own config validates its three settings
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"`ema_decay` must be in [0, 1). Got {self.ema_decay}.")
-        if self.prediction_type not in PREDICTION_TYPES:
-            raise ValueError(
-                f"`prediction_type` must be one of {list(PREDICTION_TYPES)}. Got {self.prediction_type!r}."
-            )
-        if self.weight_transfer not in WEIGHT_TRANSFERS:
-            raise ValueError(
-                f"`weight_transfer` must be one of {list(WEIGHT_TRANSFERS)}. Got {self.weight_transfer!r}."
-            )
+        check_settings(self)
 
     def diffusion_forcing(self) -> DiffusionForcingConfig:
         """The transfer stage's loss settings."""
@@ -121,9 +115,10 @@ class TrainConfig:
 
 # Settings a resumed run may change: its destination, its length and its bookkeeping.
 RESUMABLE_CHANGES = ("out", "work_dir", "steps", "checkpoint_every", "log_every")
-_FLAGS = {"learning_rate": "lr", "pretrain_learning_rate": "pretrain_lr"}
+# `vid2world train` options named otherwise than their TrainConfig field.
+TRAIN_FLAGS = {"learning_rate": "lr", "pretrain_learning_rate": "pretrain_lr"}
 
 
 def cli_flag(name: str) -> str:
     """The `vid2world train` option that sets a TrainConfig field."""
-    return "--" + _FLAGS.get(name, name).replace("_", "-")
+    return "--" + TRAIN_FLAGS.get(name, name).replace("_", "-")

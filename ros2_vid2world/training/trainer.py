@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..dataset import EpisodeDataset
 from ..world_model import causalize
+from ..world_model.action_normalization import ActionNormalization
 from ..world_model.base_unet import load_base
 from ..world_model.diffusion_forcing import diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
@@ -51,8 +52,9 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     dataset = EpisodeDataset(config.data)
     init = _init_folder(config, dataset)
     action_stats = dataset.action_stats if init is None else init.action_stats
+    normalization = ActionNormalization.from_stats(action_stats, dataset.action_dim)
     train_episodes, holdout_episodes = split_episodes(dataset, config.holdout_episodes, config.clip_frames)
-    clips = ClipDataset(dataset, train_episodes, config.clip_frames, action_stats)
+    clips = ClipDataset(dataset, train_episodes, config.clip_frames, normalization)
     # v-prediction trains with zero terminal SNR (Vid2World's released config); epsilon cannot.
     zero_snr = config.prediction_type == "v_prediction"
     scheduler = make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr)

@@ -1,16 +1,23 @@
-"""The Vid2World world model: a causal, action-conditioned video diffusion model (ROS-free)."""
+"""The Vid2World world model: a causal, action-conditioned video diffusion model (ROS-free).
 
-from .causal_conv import WEIGHT_TRANSFERS, CausalTemporalConv, causal_kernel
-from .causalize import causalize
-from .model import Vid2WorldModel, WorldModelOutput
-from .state_probe import StateProbe
+Names are imported on first use, so the torch-free settings (`world_model.sampler_config`,
+`world_model.action_normalization`) can be read without importing torch.
+"""
 
-__all__ = [
-    "WEIGHT_TRANSFERS",
-    "CausalTemporalConv",
-    "StateProbe",
-    "Vid2WorldModel",
-    "WorldModelOutput",
-    "causal_kernel",
-    "causalize",
-]
+import importlib
+
+_EXPORTS = {
+    "CausalTemporalConv": ".causal_conv",
+    "causal_kernel": ".causal_conv",
+    "causalize": ".causalization",
+    "Vid2WorldModel": ".model",
+    "WorldModelOutput": ".model",
+    "StateProbe": ".state_probe",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..choices import WEIGHT_TRANSFERS
 from .frame_cache import FrameCache
-
-WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
 
 
 def check_weight_transfer(weight_transfer: str) -> str:

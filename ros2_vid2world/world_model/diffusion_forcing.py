@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import SchedulerMixin
 
+from ..settings import check_settings, setting
 from .model import Vid2WorldModel
 from .noise_schedule import add_noise, alphas_cumprod_at, prediction_target
 
@@ -32,20 +33,27 @@ class DiffusionForcingConfig:
     correlated -0.5 with the input noise).
     """
 
-    action_dropout: float = 0.2
-    clean_context_prob: float = 0.0
-    context_timestep: int = 20
-    terminal_prob: float = 0.0
+    action_dropout: float = setting(
+        0.2, "Probability that a frame's action is dropped in training (what guidance needs).",
+        low=0.0, below=1.0,
+    )
+    clean_context_prob: float = setting(
+        0.0,
+        "Share of transfer clips noised as a planner sees them: a clean past, then noisy frames "
+        "(0: plain Diffusion Forcing).",
+        low=0.0, high=1.0,
+    )
+    context_timestep: int = setting(
+        20, "Highest noise level of the clean past in those clips.", low=0
+    )
+    terminal_prob: float = setting(
+        0.0,
+        "In those clips, the share of noisy frames at the last (pure-noise) level, where sampling starts.",
+        low=0.0, high=1.0,
+    )
 
     def __post_init__(self):
-        if not 0.0 <= self.action_dropout < 1.0:
-            raise ValueError(f"`action_dropout` must be in [0, 1). Got {self.action_dropout}.")
-        if not 0.0 <= self.clean_context_prob <= 1.0:
-            raise ValueError(f"`clean_context_prob` must be in [0, 1]. Got {self.clean_context_prob}.")
-        if not 0.0 <= self.terminal_prob <= 1.0:
-            raise ValueError(f"`terminal_prob` must be in [0, 1]. Got {self.terminal_prob}.")
-        if self.context_timestep < 0:
-            raise ValueError(f"`context_timestep` must be >= 0. Got {self.context_timestep}.")
+        check_settings(self)
 
 
 def diffusion_forcing_loss(

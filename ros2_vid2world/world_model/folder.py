@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, DDIMScheduler, SchedulerMixin
 
+from .action_normalization import ActionNormalization
 from .latent_codec import LatentCodec, is_patch_size
 from .model import Vid2WorldModel
 from .state_probe import StateProbe
@@ -36,7 +37,8 @@ class WorldModelFolder:
     """What `vid2world causalize` and `vid2world train` write and what planners load.
 
     action_stats: optional per-dimension `mean` and `std` lists used to normalise actions into the
-    model's range (written by training from a dataset). patch_size: for pixel-space models, the side
+    model's range (written by training from a dataset); `action_normalization` is the object that
+    applies them, for training, planning and evaluation alike. patch_size: for pixel-space models, the side
     of the pixel patches folded into channels (see `LatentCodec`). state_probe: reads joint positions
     off the model's camera images (see `StateProbe`); None when the folder has none.
     """
@@ -50,12 +52,18 @@ class WorldModelFolder:
 
     def __post_init__(self):
         self._codec = LatentCodec(self.vae, self.patch_size)  # validates the pair
+        self.action_normalization  # noqa: B018 - validates action_stats against the model
         if self.state_probe is not None:
             check_probe_image_size(self.state_probe, self.image_size)
 
     @property
     def codec(self) -> LatentCodec:
         return self._codec
+
+    @property
+    def action_normalization(self) -> ActionNormalization:
+        """Robot-unit actions <-> the model's units (identity for a folder without `action_stats`)."""
+        return ActionNormalization.from_stats(self.action_stats, self.model.config.action_dim)
 
     @property
     def image_size(self) -> tuple[int, int]:

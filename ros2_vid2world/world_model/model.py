@@ -11,12 +11,11 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
+from ..choices import PREDICTION_TYPES
 from .action_embedding import ActionEmbedding, actions_leading_to_frames
 from .causal_conv import check_weight_transfer
 from .causal_unet import make_unet_causal
 from .frame_cache import FrameCache, broadcast_batch
-
-PREDICTION_TYPES = ("epsilon", "v_prediction")
 
 
 @dataclass

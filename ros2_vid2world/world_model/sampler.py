@@ -2,51 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from diffusers import SchedulerMixin
 
 from .guidance import guidance_action_mask, guided_prediction
 from .model import Vid2WorldModel
 from .noise_schedule import noise_to_level
+from .sampler_config import SamplerConfig
 
-ROLLOUTS = ("autoregressive", "joint")
-
-
-@dataclass
-class SamplerConfig:
-    """Inference settings.
-
-    num_inference_steps: denoising steps per generated frame.
-    guidance_scale: s in eps_u + s (eps_c - eps_u); 1 disables causal action guidance.
-    guidance_rescale: CFG rescale factor in [0, 1]; 0 disables.
-    history_timestep: the small noise level given to context frames (paper: 20 of 1000).
-    rollout: "autoregressive" generates the new frames one at a time, each from the finished ones
-        before it (the paper's inference). "joint" denoises them together in one window, each at the
-        same level and conditioned on its own action, the way Diffusion Forcing also trains (a clean
-        past, noisy futures): one model pass per denoising step for the whole horizon, instead of one
-        per frame plus a pass that re-encodes each finished frame as context. There causal action
-        guidance drops the actions of all new frames in the unconditional half, not only the newest.
-    """
-
-    num_inference_steps: int = 50
-    guidance_scale: float = 2.5
-    guidance_rescale: float = 0.0
-    history_timestep: int = 20
-    rollout: str = "autoregressive"
-
-    def __post_init__(self):
-        if self.rollout not in ROLLOUTS:
-            raise ValueError(f"`rollout` must be one of {list(ROLLOUTS)}. Got {self.rollout!r}.")
-        if self.num_inference_steps < 1:
-            raise ValueError(f"`num_inference_steps` must be >= 1. Got {self.num_inference_steps}.")
-        if self.guidance_scale < 0:
-            raise ValueError(f"`guidance_scale` must be >= 0. Got {self.guidance_scale}.")
-        if not 0.0 <= self.guidance_rescale <= 1.0:
-            raise ValueError(f"`guidance_rescale` must be in [0, 1]. Got {self.guidance_rescale}.")
-        if self.history_timestep < 0:
-            raise ValueError(f"`history_timestep` must be >= 0. Got {self.history_timestep}.")
+__all__ = ["AutoregressiveSampler", "SamplerConfig"]
 
 
 class AutoregressiveSampler:

@@ -6,7 +6,7 @@ import pytest
 from ros2_vid2world.bags.bag_episodes import EpisodeOptions
 from ros2_vid2world.bags.dataset_from_bags import dataset_from_bags
 from ros2_vid2world.dataset import EpisodeDataset
-from ros2_vid2world.ros.image_decoding import resize_rgb
+from ros2_vid2world.image_messages import resize_rgb
 
 from .sim_bags import (
     ACTION_TOPIC,

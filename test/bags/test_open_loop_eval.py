@@ -9,7 +9,6 @@ from ros2_vid2world.bags.image_metrics import PSNR_CAP_DB
 from ros2_vid2world.bags.open_loop_eval import (
     OpenLoopConfig,
     evaluate_open_loop,
-    normalise_actions,
     starting_points,
 )
 from ros2_vid2world.world_model.folder import WorldModelFolder
@@ -81,6 +80,6 @@ def test_static_scene_with_a_random_model(tiny_model_path, one_torch_thread):
 def test_actions_are_normalised_with_the_folders_statistics(tiny_model_path):
     folder = WorldModelFolder.load(tiny_model_path)
     actions = np.array([[1.0, 4.0]], np.float32)
-    np.testing.assert_array_equal(normalise_actions(folder, actions), actions)
+    np.testing.assert_array_equal(folder.action_normalization.normalize(actions), actions)
     folder.action_stats = {"mean": [1.0, 2.0], "std": [2.0, 4.0]}
-    np.testing.assert_allclose(normalise_actions(folder, actions), [[0.0, 0.5]])
+    np.testing.assert_allclose(folder.action_normalization.normalize(actions), [[0.0, 0.5]])

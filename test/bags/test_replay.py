@@ -1,7 +1,7 @@
 """`vid2world replay` as its own process, checked by a subscriber in this one: recorded bytes and spacing,
 /clock, announced loop restarts, Ctrl-C, and --record writing a node's outputs into a new bag.
 
-Each run gets its own ROS_DOMAIN_ID and localhost-only discovery (as test/ros does).
+Each run gets its own ROS_DOMAIN_ID and localhost-only discovery (test/conftest.py).
 """
 
 from __future__ import annotations
@@ -27,19 +27,6 @@ FRAMES = 8
 START_NS = 20_000 * MS
 PERIOD_NS = 100 * MS
 TIMEOUT_S = 60.0
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ros_isolation():
-    saved = {name: os.environ.get(name) for name in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
-    os.environ["ROS_DOMAIN_ID"] = str(102 + os.getpid() % 100)
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def frame(index: int) -> np.ndarray:

@@ -8,8 +8,8 @@ from PIL import Image
 
 from ros2_vid2world.bags.image_metrics import PSNR_CAP_DB
 from ros2_vid2world.cli import main
-from test.bags.conftest import write_tiny_model
 from test.bags.sim_bags import ACTION_TOPIC, IMAGE_TOPIC, JOINT_TOPIC, write_sim_bag
+from test.conftest import write_tiny_model
 
 TOPICS = ["--image-topic", IMAGE_TOPIC, "--joint-topic", JOINT_TOPIC, "--action-topic", ACTION_TOPIC]
 # Small enough for seconds on one core: 2 starts, 2 frames of context and horizon, one denoising step.
@@ -19,11 +19,6 @@ QUICK = ["--context", "2", "--horizon", "2", "--starts", "2", "--denoise-steps",
 
 def static_scene(episode, index, size):
     return np.full((*size, 3), (40, 120, 200), np.uint8)
-
-
-@pytest.fixture(scope="module")
-def tiny_model_path(tmp_path_factory):
-    return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(autouse=True)
@@ -105,3 +100,21 @@ def test_existing_out_needs_force(tmp_path, static_bag, tiny_model_path, capsys)
     (tmp_path / "report").mkdir()
     line = one_error_line(capsys, eval_args(static_bag, tiny_model_path, tmp_path / "report"))
     assert "already exists; pass --force" in line
+
+
+def test_context_and_horizon_default_to_what_the_models_window_fits(tmp_path, static_bag, capsys):
+    # The shipped model sees 6 frames: the old fixed defaults (4 + 4) did not fit it.
+    model = write_tiny_model(tmp_path / "window6", max_frames=6)
+    argv = ["eval-bag", str(static_bag), "--model", str(model), "--out", str(tmp_path / "report"), *TOPICS,
+            "--starts", "2", "--denoise-steps", "1", "--planner-starts", "1", "--population", "4",
+            "--iterations", "1", "--threads", "1", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["context"] == 2 and len(summary["psnr"]) == 4
+    assert summary["planner"]["starts"] == 1
+
+
+def test_more_elites_than_candidates_is_refused_not_clamped(tmp_path, static_bag, tiny_model_path, capsys):
+    line = one_error_line(capsys, eval_args(static_bag, tiny_model_path, tmp_path / "r", "--elites", "9"))
+    assert "--elites must be in [1, population]. Got 9 with population=4." in line
+    assert not (tmp_path / "r").exists()

@@ -70,7 +70,7 @@ def test_bad_inputs_are_one_line_and_leave_the_folder_alone(arm_data, model_dir,
     assert "--threads must be >= 0. Got -1." in one_error_line(
         capsys, ["probe", "--data", str(arm_data), "--model", str(model_dir), "--threads", "-1"]
     )
-    assert "`steps` must be an integer >= 1" in one_error_line(
+    assert "--steps must be an integer >= 1" in one_error_line(
         capsys, ["probe", "--data", str(arm_data), "--model", str(model_dir), "--steps", "0"]
     )
     assert not (model_dir / "state_probe").exists()

@@ -39,7 +39,7 @@ def test_a_clean_context_share_out_of_range_is_one_error_line(square_dataset, tm
                  "--clean-context-prob", "2"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
-    assert "`clean_context_prob` must be in [0, 1]. Got 2.0" in err[0]
+    assert "--clean-context-prob must be in [0, 1]. Got 2.0" in err[0]  # named as typed
     assert not (tmp_path / "m").exists()
 
 

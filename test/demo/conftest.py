@@ -14,20 +14,11 @@ import yaml
 
 from ros2_vid2world.cli import main
 
-from ..ros.conftest import ros_isolation  # noqa: F401 (fixture re-exported)
+from ..conftest import TINY_PLANNER
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG = REPO / "config" / "demo.yaml"
 VID2WORLD = Path(sys.executable).parent / "vid2world"
-# The smallest planner that still runs every part of a decision: seconds per episode on 2 shared cores.
-FAST_PLANNER = {
-    "planner.population": 8,
-    "planner.elites": 2,
-    "planner.iterations": 1,
-    "planner.horizon": 2,
-    "planner.denoise_steps": 1,
-    "planner.history_frames": 2,
-}
 DEMO_TIMEOUT_S = 240.0
 
 
@@ -49,7 +40,7 @@ def causalized_tiny_model(tmp_path_factory) -> Path:
 def fast_config(tmp_path) -> Path:
     """The shipped config/demo.yaml with the fast planner settings."""
     document = yaml.safe_load(SHIPPED_CONFIG.read_text())
-    document["/vid2world_planner"]["ros__parameters"].update(FAST_PLANNER)
+    document["/vid2world_planner"]["ros__parameters"].update(TINY_PLANNER)
     path = tmp_path / "demo_fast.yaml"
     path.write_text(yaml.safe_dump(document))
     return path

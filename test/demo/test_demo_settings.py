@@ -10,7 +10,7 @@ from ros2_vid2world.demo.demo_settings import (
     DemoSettings,
     episode_seeds,
     find_shared,
-    node_parameters,
+    node_sections,
 )
 
 from .conftest import SHIPPED_CONFIG
@@ -27,17 +27,31 @@ def test_node_names_are_the_nodes_own():
     assert (SIM_NODE, PLANNER_NODE) == (f"/{SIM_NAME}", f"/{PLANNER_NAME}")
 
 
-def test_shipped_config_sets_only_parameters_the_nodes_declare():
-    from ros2_vid2world.ros.parameters import SPECS_BY_NAME
-    from ros2_vid2world.sim.sim_node import PARAMETERS
+def test_shipped_config_sets_only_parameters_the_nodes_declare_with_valid_values(tmp_path):
+    from ros2_vid2world.ros.node_config import node_parameters
+    from ros2_vid2world.sim.sim_node_config import sim_parameters
 
-    sim, planner = node_parameters(SHIPPED_CONFIG)
-    assert not set(sim) - set(PARAMETERS), "a typo would be ignored by the sim"
-    assert not set(planner) - set(SPECS_BY_NAME) - {"use_sim_time"}, "a typo would be ignored by the planner"
+    sim, planner = node_sections(SHIPPED_CONFIG)
+    sim_declared, planner_declared = dict(sim_parameters()), dict(node_parameters())
+    assert not set(sim) - set(sim_declared), "a typo would be ignored by the sim"
+    unknown = set(planner) - set(planner_declared) - {"use_sim_time"}
+    assert not unknown, "a typo would be ignored by the planner"
     for name, value in planner.items():  # rclpy refuses an int for a double parameter
-        spec = SPECS_BY_NAME.get(name)
-        if spec is not None and isinstance(spec.default, float):
+        declared = planner_declared.get(name)
+        if declared is not None and declared.kind is float:
             assert isinstance(value, float), name
+    demo = settings(tmp_path)  # every value passes the nodes' own declarations
+    assert demo.planner_node.planner.population == planner["planner.population"]
+    assert demo.robot.max_joint_velocity == sim["max_joint_velocity"]
+
+
+def test_a_value_the_declarations_refuse_is_one_line_naming_the_file(tmp_path):
+    document = yaml.safe_load(SHIPPED_CONFIG.read_text())
+    document[PLANNER_NODE]["ros__parameters"]["planner.elites"] = 0
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump(document))
+    with pytest.raises(ValueError, match=r"bad.yaml'?: `planner.elites` must be an integer >= 1. Got 0."):
+        settings(tmp_path, config=config)
 
 
 def test_shipped_config_matches_the_task(tmp_path):

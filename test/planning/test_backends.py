@@ -60,7 +60,7 @@ def test_device_selection():
         ),
         ({"precision": "half"}, r"`precision` must be one of \['fp32', 'fp16', 'bf16'\]. Got 'half'."),
         ({"backend": "onnxruntime", "compile": True}, "`compile` applies to the torch backend only"),
-        ({"backend": "onnxruntime", "precision": "bf16"}, "`precision` 'bf16' applies to the torch backend"),
+        ({"backend": "onnxruntime", "precision": "bf16"}, "`precision` 'bf16' applies to backend torch only"),
         ({"onnx_path": "x.onnx"}, "`onnx_path` and `threads` apply to the onnxruntime backend only"),
     ],
 )

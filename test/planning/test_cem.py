@@ -173,7 +173,7 @@ def test_wrong_init_mean_shape_is_named():
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"elites": 0}, r"`elites` must be in \[1, population\]. Got 0"),
+        ({"elites": 0}, r"`elites` must be an integer >= 1. Got 0"),
         ({"elites": 65}, r"`elites` must be in \[1, population\]. Got 65"),
         ({"population": 1, "elites": 1}, r"`population` must be an integer >= 2. Got 1"),
         (

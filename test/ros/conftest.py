@@ -1,7 +1,7 @@
-"""Shared pieces for the ROS tests: run isolation, a tiny model folder, the node as a process, a probe.
+"""Shared pieces for the ROS tests: the node as a process, and a probe node.
 
-Every DDS test talks to a real `planner_node` process over Fast DDS. The run gets its own
-ROS_DOMAIN_ID (from the pid) and localhost-only discovery, so parallel runs never cross.
+Every DDS test talks to a real `planner_node` process over Fast DDS; run isolation and the tiny model
+folder come from test/conftest.py.
 """
 
 from __future__ import annotations
@@ -19,46 +19,12 @@ import yaml
 
 NODE_SCRIPT = Path(sys.executable).parent / "planner_node"
 NODE = "/vid2world_planner"
-TINY_PLANNER = {
-    "planner.population": 8,
-    "planner.elites": 2,
-    "planner.iterations": 1,
-    "planner.horizon": 2,
-    "planner.denoise_steps": 1,
-    "planner.history_frames": 2,
-}
 # Bounded waits: generous because the CPU is shared, never a fixed sleep standing in for an assertion.
 STARTUP_TIMEOUT_S = 90.0
 EVENT_TIMEOUT_S = 30.0
 
 
-@pytest.fixture(scope="session", autouse=True)
-def ros_isolation():
-    """A domain id for this run only, and discovery kept on this machine (inherited by node processes)."""
-    saved = {name: os.environ.get(name) for name in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE")}
-    os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 101)
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> Path:
-    """A random-init tiny world-model folder: 16x16 pixel-space images, action_dim 2."""
-    from ros2_vid2world.world_model import causalize
-    from ros2_vid2world.world_model.folder import WorldModelFolder
-    from ros2_vid2world.world_model.noise_schedule import make_scheduler
-    from ros2_vid2world.world_model.presets import base_unet_from_preset
-
-    path = tmp_path_factory.mktemp("models") / "tiny"
-    WorldModelFolder(
-        model=causalize(base_unet_from_preset("tiny"), action_dim=2), scheduler=make_scheduler()
-    ).save(path)
-    return path
+from ..conftest import TINY_PLANNER  # noqa: E402,F401 (the tiny planner, re-exported for test/ros)
 
 
 class LoggedNodeProcess:

@@ -1,30 +1,20 @@
 """Parameter declarations, the shipped config file, and the checks run at configure and on change."""
 
-import re
 from pathlib import Path
 
 import pytest
 import yaml
-from rclpy.parameter import Parameter
 
-from ros2_vid2world.ros.parameters import (
-    SPECS,
-    SPECS_BY_NAME,
-    check_planner_values,
-    descriptor,
-    planner_values,
-    read_settings,
-    validate_changes,
-)
+from ros2_vid2world.ros.node_config import node_parameters, planner_values, read_settings, validate_changes
+from ros2_vid2world.ros.parameters import declared_names, descriptor, dynamic_names
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "vid2world.yaml"
-DYNAMIC = {"max_input_age", "imagined_period"} | {
-    spec.name for spec in SPECS if spec.name.startswith("planner.")
-}
+DECLARED = dict(node_parameters())
+DYNAMIC = {"max_input_age", "imagined_period"} | {name for name in DECLARED if name.startswith("planner.")}
 
 
 def defaults(tmp_path, **changes):
-    values = {spec.name: None if isinstance(spec.default, Parameter.Type) else spec.default for spec in SPECS}
+    values = {name: None if d.rule.required and not d.default else d.default for name, d in DECLARED.items()}
     values.update(model_path=str(tmp_path), joint_names=["j1", "j2"])
     values.update(changes)
     return values
@@ -37,23 +27,26 @@ def test_every_parameter_of_the_issue_is_declared():
         "planner.population planner.elites planner.iterations planner.horizon planner.denoise_steps "
         "planner.guidance_scale"
     ).split()
-    assert not set(required) - set(SPECS_BY_NAME)
+    assert not set(required) - declared_names()
 
 
 def test_descriptors_mark_static_parameters_read_only_and_carry_ranges():
-    for spec in SPECS:
-        result = descriptor(spec)
+    for name, declared in DECLARED.items():
+        result = descriptor(name, declared)
         assert result.description
-        assert result.read_only == (spec.name not in DYNAMIC), spec.name
-    assert descriptor(SPECS_BY_NAME["planner.population"]).integer_range[0].from_value == 2
-    assert descriptor(SPECS_BY_NAME["max_input_age"]).floating_point_range[0].from_value > 0
-    assert "zero" in descriptor(SPECS_BY_NAME["hold_mode"]).additional_constraints
+        assert result.read_only == (name not in DYNAMIC), name
+    assert dynamic_names() == DYNAMIC
+    assert descriptor("planner.population", DECLARED["planner.population"]).integer_range[0].from_value == 2
+    assert descriptor("max_input_age", DECLARED["max_input_age"]).floating_point_range[0].from_value > 0
+    assert "zero" in descriptor("hold_mode", DECLARED["hold_mode"]).additional_constraints
+    # An exclusive bound cannot be a descriptor range: it is stated, and the callback enforces it.
+    assert "> 0" in descriptor("planner.init_std", DECLARED["planner.init_std"]).additional_constraints
 
 
 def test_settings_from_defaults(tmp_path):
     settings = read_settings(defaults(tmp_path))
     assert settings.joint_names == ("j1", "j2")
-    assert settings.planner["population"] == 64
+    assert settings.planner.population == 64
     assert settings.bounds(2) == ([-1.0, -1.0], [1.0, 1.0])
     assert settings.point_period() == pytest.approx(0.5)
 
@@ -68,6 +61,8 @@ def test_settings_from_defaults(tmp_path):
         (dict(model_path="/nonexistent/model"), "does not exist"),
         (dict(joint_names=None), "`joint_names` is not set"),
         (dict(command_type="joint_trajectory", control_rate=0.0), "trajectory_step"),
+        (dict(control_rate=-1.0), r"`control_rate` must be in \[0, 1000\]. Got -1.0"),
+        ({"planner.init_std": 0.0}, r"`planner.init_std` must be a finite number > 0"),
     ],
 )
 def test_bad_settings_fail_with_the_parameter_named(tmp_path, changes, match):
@@ -84,28 +79,28 @@ def test_bounds_take_one_value_for_all_joints_or_one_per_joint(tmp_path):
         read_settings(defaults(tmp_path, action_low=[2.0])).bounds(2)
 
 
-def test_planner_values_are_checked_together():
-    values = planner_values({spec.name: spec.default for spec in SPECS})
-    check_planner_values(values, window=8)
-    with pytest.raises(ValueError, match="elites"):
-        check_planner_values(values | {"elites": 65}, window=8)
+def test_planner_values_are_checked_together(tmp_path):
+    values = defaults(tmp_path)
+    validate_changes({}, values, window=8)
+    with pytest.raises(ValueError, match="`planner.elites`"):
+        validate_changes({"planner.elites": 65}, values, window=8)
     with pytest.raises(ValueError, match="window of 6 frames"):
-        check_planner_values(values | {"history_frames": 4, "horizon": 4}, window=6)
-    with pytest.raises(ValueError, match="denoise_steps|num_inference_steps"):
-        check_planner_values(values | {"denoise_steps": 0})
+        validate_changes({"planner.history_frames": 4, "planner.horizon": 4}, values, window=6)
+    with pytest.raises(ValueError, match="`planner.denoise_steps` must be an integer >= 1"):
+        validate_changes({"planner.denoise_steps": 0}, values, window=None)
 
 
 def test_config_file_sets_every_parameter_with_a_comment_and_the_declared_type(tmp_path):
     text = CONFIG.read_text()
     values = yaml.safe_load(text)["/**"]["ros__parameters"]
-    assert set(values) == set(SPECS_BY_NAME)
+    assert set(values) == declared_names()
     lines = text.splitlines()
-    for spec in SPECS:
-        (index,) = [i for i, line in enumerate(lines) if re.match(rf"\s+{re.escape(spec.name)}:", line)]
-        assert lines[index - 1].strip().startswith("#"), f"{spec.name} has no comment above it"
-        if not isinstance(spec.default, Parameter.Type):
+    for name, declared in DECLARED.items():
+        (index,) = [i for i, line in enumerate(lines) if line.strip().startswith(f"{name}:")]
+        assert lines[index - 1].strip().startswith("#"), f"{name} has no comment above it"
+        if not isinstance(declared.default, tuple):
             # rclpy refuses 2 for a double parameter: the file must write 2.0.
-            assert type(values[spec.name]) is type(spec.default), spec.name
+            assert type(values[name]) is type(declared.default), name
     read_settings(values | {"model_path": str(tmp_path)})
     assert values["autostart"] is True  # the pip path has no lifecycle manager
 
@@ -119,13 +114,10 @@ def test_runtime_changes_are_checked_against_the_current_values(tmp_path):
         validate_changes({"planner.horizon": 2}, current, window=5)  # history_frames stays 4
     with pytest.raises(ValueError, match="hold_mode"):
         validate_changes({"hold_mode": "coast"}, current, window=None)
+    assert planner_values({"planner.population": 8, "max_input_age": 1.0}) == {"population": 8}
 
 
 def test_the_joint_rollout_is_a_choice_refused_with_the_onnx_backend(tmp_path):
-    from ros2_vid2world.ros.parameters import ROLLOUTS
-    from ros2_vid2world.world_model.sampler import ROLLOUTS as SAMPLER_ROLLOUTS
-
-    assert ROLLOUTS == SAMPLER_ROLLOUTS  # the node lists what the sampler runs, without importing torch
     validate_changes({"planner.rollout": "joint"}, defaults(tmp_path), window=8)
     with pytest.raises(ValueError, match="`planner.rollout` must be one of"):
         validate_changes({"planner.rollout": "parallel"}, defaults(tmp_path), window=8)

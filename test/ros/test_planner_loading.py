@@ -3,15 +3,14 @@
 import numpy as np
 import pytest
 
-from ros2_vid2world.ros.parameters import SPECS, read_settings
+from ros2_vid2world.ros.node_config import read_settings
 from ros2_vid2world.ros.planner_loading import load_planner, model_window
 
 from .conftest import TINY_PLANNER
 
 
 def settings(model_path, **changes):
-    values = {spec.name: spec.default for spec in SPECS}
-    values.update(
+    values = dict(
         model_path=str(model_path),
         joint_names=["j1", "j2"],
         action_low=[-0.5],

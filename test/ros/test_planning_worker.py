@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from std_msgs.msg import Float64MultiArray
 
-from ros2_vid2world.ros.commands import CommandBuilder
+from ros2_vid2world.ros.commands import CommandBuilder, CommandGate
 from ros2_vid2world.ros.latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
 from ros2_vid2world.ros.planning_worker import PlanningWorker, WorkerOutputs
-from ros2_vid2world.ros.safety import CommandGate
 
 
 @dataclass

@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from ros2_vid2world.ros.commands import CommandGate
 from ros2_vid2world.ros.latest_inputs import Sample
-from ros2_vid2world.ros.safety import CommandGate, input_age, unsafe_reason
+from ros2_vid2world.ros.safety import input_age, unsafe_reason
 
 
 def sample(received, stamp=0.0, value=(0.0, 0.0)):

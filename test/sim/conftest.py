@@ -1,7 +1,7 @@
 """Shared pieces for the sim tests: a small reacher, and `sim_node` as its own process over DDS.
 
-ROS isolation (a ROS_DOMAIN_ID for this run, localhost-only discovery) and the probe node are the ones
-test/ros uses.
+ROS isolation (a ROS_DOMAIN_ID for this run, localhost-only discovery) comes from test/conftest.py; the
+probe node is the one test/ros uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ..ros.conftest import EVENT_TIMEOUT_S, LoggedNodeProcess, RosProbe, ros_isolation  # noqa: F401
+from ..ros.conftest import EVENT_TIMEOUT_S, LoggedNodeProcess, RosProbe  # noqa: F401
 
 SIM_NODE_SCRIPT = Path(sys.executable).parent / "sim_node"
 SIM_NODE = "/reacher_sim"

@@ -101,7 +101,7 @@ def test_a_base_of_another_image_size_is_refused(square_dataset, tmp_path):
 
 
 def test_bad_settings_are_refused_on_construction(square_dataset, tmp_path):
-    with pytest.raises(ValueError, match="`clip_frames` must be >= 2"):
+    with pytest.raises(ValueError, match="`clip_frames` must be an integer >= 2"):
         config(square_dataset, tmp_path / "m", clip_frames=1)
     with pytest.raises(ValueError, match="`weight_transfer` must be one of"):
         config(square_dataset, tmp_path / "m", weight_transfer="mixed")

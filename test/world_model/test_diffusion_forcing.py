@@ -70,7 +70,7 @@ def test_probability_zero_draws_nothing_extra(tiny_model):
     [
         ({"clean_context_prob": 1.5}, r"`clean_context_prob` must be in \[0, 1\]. Got 1.5"),
         ({"terminal_prob": -0.1}, r"`terminal_prob` must be in \[0, 1\]. Got -0.1"),
-        ({"context_timestep": -1}, "`context_timestep` must be >= 0. Got -1"),
+        ({"context_timestep": -1}, "`context_timestep` must be an integer >= 0. Got -1"),
         ({"action_dropout": 1.0}, r"`action_dropout` must be in \[0, 1\). Got 1.0"),
     ],
 )

@@ -78,5 +78,5 @@ def test_mismatched_scheduler_and_settings_are_refused(tiny_model):
         AutoregressiveSampler(tiny_model, make_scheduler("v_prediction"))
     with pytest.raises(ValueError, match="`guidance_rescale` must be in"):
         SamplerConfig(guidance_rescale=2.0)
-    with pytest.raises(ValueError, match="`num_inference_steps` must be >= 1"):
+    with pytest.raises(ValueError, match="`num_inference_steps` must be an integer >= 1"):
         SamplerConfig(num_inference_steps=0)

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image as PILImage
 from sensor_msgs.msg import CompressedImage, Image
 
-from ros2_vid2world.ros import image_decoding
-from ros2_vid2world.ros.image_decoding import (
+from ros2_vid2world import image_messages
+from ros2_vid2world.image_messages import (
     decode_compressed_image,
     decode_image_cv_bridge,
     decode_image_numpy,
@@ -147,7 +147,7 @@ def test_resize_gives_the_model_size_and_keeps_a_flat_image_flat():
 
 
 @pytest.mark.skipif(
-    image_decoding.CV_BRIDGE is None,
+    image_messages.CV_BRIDGE is None,
     reason="cv_bridge is not importable (no ROS 2 install): numpy decoding is used",
 )
 @pytest.mark.parametrize(

@@ -1,0 +1,17 @@
+"""The choices several parts of the package accept, in one torch- and rclpy-free place.
+
+A ROS node, a CLI and the library that runs the choice all name them from here, so that a node can
+validate its parameters without importing torch, and no list is written twice.
+"""
+
+DEVICES = ("auto", "cpu", "cuda")
+BACKENDS = ("torch", "onnxruntime")
+PRECISIONS = ("fp32", "fp16", "bf16")
+# How the planner imagines its horizon (see world_model.sampler_config.SamplerConfig.rollout).
+ROLLOUTS = ("autoregressive", "joint")
+PREDICTION_TYPES = ("epsilon", "v_prediction")
+# How a pre-trained kernel-3 temporal convolution becomes causal (see world_model.causal_conv).
+WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
+GOAL_MODES = ("final", "discounted")
+# JointGoalCost: an action moves the joints by action x dt (delta), or is the joint target (absolute).
+JOINT_ACTION_KINDS = ("delta", "absolute")

@@ -1,0 +1,61 @@
+"""The cost terms a `PlannerConfig` asks for: built here once, for the learned planner and the oracle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .costs import (
+    ActionMagnitudeCost,
+    ActionSmoothnessCost,
+    CompositeCost,
+    GoalLatentCost,
+    JointGoalCost,
+    StateProbeGoalCost,
+)
+from .planner_config import PlannerConfig
+
+
+def planner_costs(
+    config: PlannerConfig,
+    goal: torch.Tensor | None,
+    *,
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    probe: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    patch_size: int = 1,
+    goal_joints: torch.Tensor | None = None,
+) -> CompositeCost:
+    """Every term whose weight is set and whose inputs exist, summed.
+
+    goal: the goal image in model space [C, h, w] (None: no goal yet, so no goal terms); decode:
+    model-space latents [B, 1, C, h, w] -> images in [-1, 1] (the identity for frames that are already
+    pixels, as the oracle's are); probe: a state probe's `embed`, needed when `probe_weight` > 0;
+    patch_size: for pixel-patch models, so that `goal_blur` is in image pixels; goal_joints: [J] for
+    the joint goal term. With no term to score, every plan costs 0.
+    """
+    terms = []
+    if goal is not None and config.goal_weight > 0:
+        terms.append(
+            GoalLatentCost(
+                goal,
+                config.goal_mode,
+                config.goal_discount,
+                weight=config.goal_weight,
+                blur=config.goal_blur,
+                patch_size=patch_size,
+            )
+        )
+    if goal is not None and config.probe_weight > 0:
+        if probe is None:
+            raise ValueError(f"`probe_weight` is {config.probe_weight} but no state probe was given.")
+        terms.append(StateProbeGoalCost(probe, decode, goal, weight=config.probe_weight))
+    if config.action_weight > 0:
+        terms.append(ActionMagnitudeCost(weight=config.action_weight))
+    if config.smoothness_weight > 0:
+        terms.append(ActionSmoothnessCost(weight=config.smoothness_weight))
+    if goal_joints is not None and config.joint_goal_weight > 0:
+        terms.append(JointGoalCost(goal_joints, config.joint_action_kind, weight=config.joint_goal_weight))
+    if not terms:
+        terms.append(ActionMagnitudeCost(weight=0.0))  # nothing to aim at yet: every plan costs 0
+    return CompositeCost(terms)

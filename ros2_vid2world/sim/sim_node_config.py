@@ -1,0 +1,53 @@
+"""sim_node's own settings (the robot's are `ReacherConfig`'s): declared once, parameters built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import Declared, check_settings, declared_settings, setting
+from . import topics
+from .reacher_config import ReacherConfig
+
+MODES = ("lockstep", "realtime")
+
+
+@dataclass(frozen=True)
+class SimNodeConfig:
+    """How the node runs the simulated reacher and where it talks."""
+
+    mode: str = setting(
+        "lockstep",
+        "lockstep: one control step per command received (planning costs no simulated time); realtime: "
+        "a wall-clock timer at the control rate applies the latest command.",
+        choices=MODES,
+    )
+    episode_seed: int = setting(
+        -1,
+        "Seed of every episode ~/reset_episode starts (-1: the next of `seed`'s sequence). Dynamic, so a "
+        "caller can replay a given start and goal: set it, then call ~/reset_episode.",
+        low=-1, high=2**31 - 1, dynamic=True,
+    )
+    max_steps: int = setting(
+        0, "Control steps per episode (0 = no limit); then commands are ignored.", low=0, high=2**31 - 1
+    )
+    end_on_success: bool = setting(
+        False,
+        "End an episode at its first success: later commands are ignored until ~/reset_episode, as "
+        "after max_steps (an evaluation then sees exactly one decision per observation).",
+    )
+    auto_reset: bool = setting(False, "Start the next episode by itself when an episode is over.")
+    command_topic: str = setting(
+        topics.COMMAND_TOPIC, "Joint velocities in (std_msgs/Float64MultiArray, rad/s)."
+    )
+    goal_image_topic: str = setting(
+        topics.GOAL_IMAGE_TOPIC, "The goal image out (reliable, transient local)."
+    )
+    goal_joints_topic: str = setting("~/goal_joint_states", "Goal joint positions out (transient local).")
+
+    def __post_init__(self):
+        check_settings(self)
+
+
+def sim_parameters() -> list[tuple[str, Declared]]:
+    """(parameter name, declaration) of every sim_node parameter: the robot's, then the node's."""
+    return [(d.name, d) for cls in (ReacherConfig, SimNodeConfig) for d in declared_settings(cls)]

@@ -1,0 +1,29 @@
+"""The settings of `vid2world probe`, declared once (torch-free: the CLI builds its options from them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..settings import check_settings, setting
+
+
+@dataclass
+class ProbeTrainConfig:
+    """How a `StateProbe` is trained.
+
+    Each training frame is blurred with a Gaussian of standard deviation drawn from [0, max_blur]
+    pixels and gets Gaussian noise of a level drawn from [0, max_noise] (images in [-1, 1]), because
+    the planner shows the probe imagined frames, which are softer than camera frames.
+    """
+
+    steps: int = setting(3000, "Optimisation steps.", low=1)
+    batch_size: int = setting(128, "Frames per step.", low=1)
+    learning_rate: float = setting(2e-3, "Peak learning rate of the one-cycle schedule.", above=0.0)
+    max_blur: float = setting(1.5, "Largest blur (std) applied to a training frame.", unit="pixels", low=0.0)
+    max_noise: float = setting(0.1, "Largest noise level added to a training frame (images in [-1, 1]).",
+                               low=0.0)
+    holdout_episodes: int = setting(2, "The dataset's last episodes, kept out to measure the error.", low=1)
+    seed: int = setting(0, "Seed of initialisation, data order and augmentation.", low=0)
+
+    def __post_init__(self):
+        check_settings(self)
