@@ -6,7 +6,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint clean distclean
+.PHONY: install test demo lint docs clean distclean
 
 install: $(STAMP)
 
@@ -28,6 +28,10 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+
+# The README's parameter tables and config/vid2world.yaml, from the settings' declarations.
+docs: $(STAMP)
+	$(VENV)/bin/python -m ros2_vid2world.settings_reference
 
 clean:
 	rm -rf build install log dist .pytest_cache .ruff_cache *.egg-info

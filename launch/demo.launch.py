@@ -11,10 +11,9 @@ DINO-WM's goal protocol, like `vid2world demo --goals`). Episodes are reset thro
 
 try:
     from launch import LaunchDescription
-    from launch.actions import DeclareLaunchArgument
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
     from launch_ros.actions import LifecycleNode, Node
-    from launch_ros.parameter_descriptions import ParameterValue
     from launch_ros.substitutions import FindPackageShare
 except ImportError as exc:  # the pip install has no launch packages: say so instead of a bare import error
     raise ImportError(
@@ -27,23 +26,31 @@ SIM_NODE = "reacher_sim"  # the section names in config/demo.yaml
 PLANNER_NODE = "vid2world_planner"
 
 
+def _sim_node(context):
+    """sim_node with the params file, and the arguments given on the command line on top: an argument
+    left empty keeps the file's value (each value is declared once, in the file or the node)."""
+    overrides = {}
+    max_steps = LaunchConfiguration("max_steps").perform(context)
+    if max_steps:
+        overrides["max_steps"] = int(max_steps)
+    goal_source = LaunchConfiguration("goal_source").perform(context)
+    if goal_source:
+        overrides["goal_source"] = goal_source
+    return [
+        Node(
+            package=PACKAGE,
+            executable="sim_node",
+            name=SIM_NODE,
+            parameters=[LaunchConfiguration("params_file"), overrides],
+            output="screen",
+            emulate_tty=True,
+        )
+    ]
+
+
 def generate_launch_description() -> LaunchDescription:
     share = FindPackageShare(PACKAGE)
     params_file = LaunchConfiguration("params_file")
-    sim = Node(
-        package=PACKAGE,
-        executable="sim_node",
-        name=SIM_NODE,
-        parameters=[
-            params_file,
-            {
-                "max_steps": ParameterValue(LaunchConfiguration("max_steps"), value_type=int),
-                "goal_source": LaunchConfiguration("goal_source"),
-            },
-        ],
-        output="screen",
-        emulate_tty=True,
-    )
     planner = LifecycleNode(
         package=PACKAGE,
         executable="planner_node",
@@ -66,15 +73,17 @@ def generate_launch_description() -> LaunchDescription:
                 description="Parameters file with a section per node.",
             ),
             DeclareLaunchArgument(
-                "max_steps", default_value="25", description="Control steps per episode (sim_node)."
+                "max_steps",
+                default_value="",
+                description="Control steps per episode (sim_node); empty keeps the params file's.",
             ),
             DeclareLaunchArgument(
                 "goal_source",
-                default_value="random",
-                description="How the sim draws goals: random, or exploration (DINO-WM's protocol); "
-                "replaces the params file's goal_source, as max_steps replaces its max_steps.",
+                default_value="",
+                description="How the sim draws goals: random, or exploration (DINO-WM's protocol); empty "
+                "keeps the params file's.",
             ),
-            sim,
+            OpaqueFunction(function=_sim_node),
             planner,
         ]
     )
