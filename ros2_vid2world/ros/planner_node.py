@@ -8,7 +8,6 @@ on_activate starts planning; on_deactivate sends one hold command and stops; on_
 from __future__ import annotations
 
 import gc
-import signal
 import sys
 
 import numpy as np
@@ -21,7 +20,6 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image, JointState
 from std_msgs.msg import Float64, Float64MultiArray, Header
 from std_srvs.srv import SetBool, Trigger
@@ -31,6 +29,7 @@ from ..image_messages import decode_compressed_image, decode_image, resize_rgb
 from .commands import CommandBuilder, CommandGate
 from .diagnostics import diagnostic_array
 from .imagined_tiles import rgb8_image
+from .interrupts import init_with_interrupts
 from .joint_order import JointOrder
 from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
 from .node_config import PLANNER_PREFIX, planner_values, read_settings, validate_changes
@@ -377,18 +376,10 @@ class PlannerNode(LifecycleNode):
         return Header(stamp=self.get_clock().now().to_msg())
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(args: list[str] | None = None) -> int:
-    # rclpy's own signal handlers would shut the context down before the final hold could be sent;
-    # a plain KeyboardInterrupt leaves it usable until the finally block is done.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGTERM, _interrupt)
-    # Started from a script's background job, a process inherits SIGINT ignored and would never see a
-    # launcher's or the user's Ctrl-C: take it back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # A plain KeyboardInterrupt (not rclpy's handlers) leaves the context usable until the final hold
+    # is sent in the finally block.
+    init_with_interrupts(args)
     node = None
     try:
         node = PlannerNode()

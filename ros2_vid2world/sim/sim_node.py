@@ -25,6 +25,7 @@ from std_msgs.msg import Bool, Float64, Float64MultiArray, Header, Int32
 from std_srvs.srv import Trigger
 
 from ..ros.imagined_tiles import rgb8_image
+from ..ros.interrupts import init_with_interrupts
 from ..ros.parameters import declare
 from ..settings import from_values
 from . import topics
@@ -194,7 +195,7 @@ class SimNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args)
+    init_with_interrupts(args)
     node = None
     try:
         node = SimNode()
