@@ -15,3 +15,6 @@ WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
 GOAL_MODES = ("final", "discounted")
 # JointGoalCost: an action moves the joints by action x dt (delta), or is the joint target (absolute).
 JOINT_ACTION_KINDS = ("delta", "absolute")
+# What a model's actions mean (see world_model/action_space.py): a joint velocity (joint units per
+# second), a joint position target (joint units), or a joint position change per model step.
+ACTION_SPACES = ("joint_velocity", "joint_position", "joint_delta")

@@ -16,6 +16,8 @@ import numpy as np
 from tqdm import tqdm
 
 from ..image_messages import resize_rgb
+from ..world_model.action_space import check_action_space
+from .action_space_inference import infer_action_space
 from .bag_reading import BagFile
 from .episode_plan import BagPlan, plan_episodes
 from .frame_pairing import NS, median_period_ns
@@ -35,6 +37,7 @@ class EpisodeOptions:
     tolerance_s: float | None = None  # pairing window; None: half a camera period
     max_gap_s: float | None = None  # longest pause inside an episode; None: 5 camera periods
     trajectory_field: str = "positions"  # which JointTrajectory point field is the action
+    action_space: str | None = None  # None: from the message type, or the joints' motion
 
     def __post_init__(self):
         if not self.image_topic:
@@ -49,6 +52,8 @@ class EpisodeOptions:
                 raise ValueError(f"`{name}` must be > 0. Got {value}.")
         if self.size is not None and (len(self.size) != 2 or min(self.size) < 1):
             raise ValueError(f"`size` must be (height, width) >= 1. Got {self.size}.")
+        if self.action_space is not None:
+            check_action_space(self.action_space, "--action-space")
         if self.trajectory_field not in TRAJECTORY_FIELDS:
             raise ValueError(
                 f"`trajectory_field` must be one of {list(TRAJECTORY_FIELDS)}. Got {self.trajectory_field!r}."
@@ -92,6 +97,27 @@ class PlannedBags:
         msgtype = self.streams[0].actions.msgtype
         detail = f", first point {options.trajectory_field}" if msgtype.endswith("JointTrajectory") else ""
         return f"{options.action_topic} ({msgtype}{detail})"
+
+    @property
+    def control_period(self) -> float:
+        """Seconds per episode frame (and so per model step)."""
+        return 1.0 / self.fps
+
+    def action_space(self) -> tuple[str | None, str]:
+        """(what the actions mean, or None when the recording cannot tell; how that was decided)."""
+        options = self.options
+        if options.action_space is not None:
+            return options.action_space, "--action-space"
+        if not options.action_topic:
+            return "joint_delta", "actions are joint-position differences"
+        if self.streams[0].actions.msgtype.endswith("JointTrajectory"):
+            field = options.trajectory_field
+            kind = "joint_velocity" if field == "velocities" else "joint_position"
+            return kind, f"JointTrajectory {field}"
+        episodes = [e for plan in self.plans for e in plan.episodes] if options.joint_topic else []
+        return infer_action_space(
+            [e.joints for e in episodes], [e.actions for e in episodes], self.control_period
+        )
 
     def sources(self) -> list[dict]:
         return [plan.summary(found.storage) for found, plan in zip(self.streams, self.plans, strict=True)]

@@ -6,10 +6,13 @@ the folder atomically at the end, so a failure at any point leaves no dataset th
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ..dataset import DatasetWriter
 from .bag_episodes import EpisodeOptions, decode_episodes, plan_bags
+
+LOGGER = logging.getLogger(__name__)
 
 
 def dataset_from_bags(
@@ -17,6 +20,13 @@ def dataset_from_bags(
 ) -> dict:
     """Write the dataset folder `out` from `bags`; returns a summary (episodes, frames, per-bag counts)."""
     planned = plan_bags(bags, options, progress)
+    action_space, how = planned.action_space()
+    if action_space is None:
+        LOGGER.warning(
+            f"the action space of {planned.action_source} is not recorded: {how}; pass --action-space "
+            "(joint_velocity, joint_position or joint_delta) so that a model trained on it can command "
+            "a robot."
+        )
     with DatasetWriter(out, fps=planned.fps, joint_names=planned.joint_names) as writer:
         size = decode_episodes(planned, writer, progress)
         path = writer.close(
@@ -27,6 +37,8 @@ def dataset_from_bags(
                 "actions": options.action_topic,
             },
             action_source=planned.action_source,
+            control_period=planned.control_period,
+            action_space=action_space,
             pairing=planned.pairing(),
         )
     return {
@@ -38,6 +50,9 @@ def dataset_from_bags(
         "action_dim": planned.action_dim,
         "joint_names": planned.joint_names,
         "action_source": planned.action_source,
+        "control_period": planned.control_period,
+        "action_space": action_space,
+        "action_space_source": how,
         "tolerance_s": planned.tolerance_ns / 1e9,
         "max_gap_s": planned.max_gap_ns / 1e9,
         "bags": planned.sources(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ..choices import ACTION_SPACES
+
 
 def add_bag_topic_arguments(parser: argparse.ArgumentParser, fps_help: str) -> None:
     """--image-topic, --joint-topic, --action-topic, --trajectory-field, --fps, --tolerance, --max-gap."""
@@ -19,6 +21,12 @@ def add_bag_topic_arguments(parser: argparse.ArgumentParser, fps_help: str) -> N
         choices=("positions", "velocities"),
         default="positions",
         help="which field of a JointTrajectory's first point is the action (default: positions)",
+    )
+    parser.add_argument(
+        "--action-space",
+        choices=ACTION_SPACES,
+        help="what the actions mean (default: from a JointTrajectory's field; joint_delta for actions "
+        "derived from joint positions; for a Float64MultiArray, told from how the recorded joints moved)",
     )
     parser.add_argument("--fps", type=float, help=fps_help)
     parser.add_argument(
@@ -47,5 +55,6 @@ def episode_options(args: argparse.Namespace, **extra):
         tolerance_s=args.tolerance,
         max_gap_s=args.max_gap,
         trajectory_field=args.trajectory_field,
+        action_space=args.action_space,
         **extra,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..choices import PREDICTION_TYPES, WEIGHT_TRANSFERS
+from ..choices import ACTION_SPACES, PREDICTION_TYPES, WEIGHT_TRANSFERS
+from ..world_model.action_space import DEFAULT_ACTION_SPACE, DEFAULT_CONTROL_PERIOD, check_control_period
 from ..world_model.noise_schedule import BETA_SCHEDULES
 from ..world_model.presets import BASE_PRESETS
 
@@ -42,6 +43,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="context window in frames (default: the base U-Net's num_frames)",
     )
+    parser.add_argument(
+        "--control-period",
+        type=float,
+        default=DEFAULT_CONTROL_PERIOD,
+        help="seconds of the world per model step, recorded in the folder "
+        f"(default {DEFAULT_CONTROL_PERIOD}; `vid2world train` records its dataset's)",
+    )
+    parser.add_argument(
+        "--action-space",
+        choices=ACTION_SPACES,
+        default=DEFAULT_ACTION_SPACE,
+        help=f"what an action is, recorded in the folder (default {DEFAULT_ACTION_SPACE})",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of a --preset's random weights")
     parser.add_argument("--out", type=Path, required=True, help="world-model folder to write")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -57,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
+    check_control_period(args.control_period, "--control-period")
     if args.base is not None:
         unet, vae = load_base(args.base)
     else:
@@ -76,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
         rescale_betas_zero_snr=args.prediction_type == "v_prediction",
     )
     patch_size = 1 if args.base is not None else PATCH_SIZES[args.preset]
-    folder = WorldModelFolder(model=model, scheduler=scheduler, vae=vae, patch_size=patch_size)
+    folder = WorldModelFolder(
+        model=model, scheduler=scheduler, vae=vae, patch_size=patch_size,
+        control_period=args.control_period, action_space=args.action_space,
+    )
     folder.save(args.out)
     manifest = folder.manifest()
     print(

@@ -236,6 +236,16 @@ class EpisodeDataset:
     def action_stats(self) -> dict:
         return self.manifest["action_stats"]
 
+    @property
+    def control_period(self) -> float:
+        """Seconds per frame: recorded by `vid2world dataset`, else 1 / fps."""
+        return float(self.manifest.get("control_period") or 1.0 / self.manifest["fps"])
+
+    @property
+    def action_space(self) -> str | None:
+        """What the actions mean (`world_model.action_space`); None in datasets written before it was kept."""
+        return self.manifest.get("action_space")
+
     def episode(self, index: int) -> dict[str, np.ndarray]:
         """The arrays of one episode (views into the memory maps)."""
         entry = self.episodes[index]

@@ -8,6 +8,7 @@ resumed run sees exactly the batches an uninterrupted one would have.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from ..dataset import EpisodeDataset
 from ..world_model import causalize
 from ..world_model.action_normalization import ActionNormalization
+from ..world_model.action_space import DEFAULT_ACTION_SPACE
 from ..world_model.base_unet import load_base
 from ..world_model.diffusion_forcing import diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
@@ -35,6 +37,7 @@ from .metrics_log import MetricsLog
 from .train_config import TrainConfig
 
 STAGES = ("pretrain", "transfer")
+LOGGER = logging.getLogger(__name__)
 
 
 def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dict:
@@ -51,6 +54,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     dataset = EpisodeDataset(config.data)
     init = _init_folder(config, dataset)
+    timing = model_timing(dataset, init)  # refused before any training, not at the end
     action_stats = dataset.action_stats if init is None else init.action_stats
     normalization = ActionNormalization.from_stats(action_stats, dataset.action_dim)
     train_episodes, holdout_episodes = split_episodes(dataset, config.holdout_episodes, config.clip_frames)
@@ -125,7 +129,8 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     if accelerator.is_main_process:
         WorldModelFolder(
-            model=ema.model, scheduler=scheduler, action_stats=action_stats, patch_size=codec.patch_size
+            model=ema.model, scheduler=scheduler, action_stats=action_stats, patch_size=codec.patch_size,
+            **timing,
         ).save(config.out)
     accelerator.wait_for_everyone()
     metrics.close()
@@ -166,6 +171,7 @@ def export_latest(config: TrainConfig) -> dict:
         scheduler=make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr),
         action_stats=dataset.action_stats if init is None else init.action_stats,
         patch_size=model_codec(model.unet.config, dataset).patch_size,
+        **model_timing(dataset, init),
     ).save(config.out)
     return {"out": str(config.out), "checkpoint": latest.name, "step": load_state(latest)["step"]}
 
@@ -294,6 +300,23 @@ def _check_resumed_settings(config: TrainConfig) -> None:
             f"{str(config.work_dir)!r} was started with other settings ({'; '.join(mismatches)}): "
             "resume it with the settings it was started with, or pass --force to start over."
         )
+
+
+def model_timing(dataset: EpisodeDataset, init: WorldModelFolder | None) -> dict:
+    """The control period and action space the written model records: the dataset's. A dataset written
+    before action spaces were kept takes the --init model's, or the default, with a warning."""
+    action_space = dataset.action_space
+    if action_space is None:
+        action_space = DEFAULT_ACTION_SPACE if init is None else init.action_space
+        LOGGER.warning(
+            f"dataset {str(dataset.path)!r} records no action_space (written before it was kept): the model "
+            f"records {action_space}; rebuild the dataset with `vid2world dataset` to record it."
+        )
+    elif init is not None and init.action_space != action_space:
+        raise ValueError(
+            f"the --init model's actions are {init.action_space}; the dataset's are {action_space}."
+        )
+    return {"control_period": dataset.control_period, "action_space": action_space}
 
 
 def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFolder | None:

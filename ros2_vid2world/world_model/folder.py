@@ -6,11 +6,15 @@ Layout (every weight in safetensors):
     scheduler/          the noise schedule (diffusers scheduler config)
     vae/                optional autoencoder; absent for pixel-space models
     state_probe/        optional StateProbe (`vid2world probe`), for the planner's joint-space goal cost
+
+The manifest also records the model's time and actions (`control_period`, `action_space`, see
+`action_space.py`): a planner node times and expresses its commands by them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +25,12 @@ import torch
 from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, DDIMScheduler, SchedulerMixin
 
 from .action_normalization import ActionNormalization
+from .action_space import (
+    DEFAULT_ACTION_SPACE,
+    DEFAULT_CONTROL_PERIOD,
+    check_action_space,
+    check_control_period,
+)
 from .latent_codec import LatentCodec, is_patch_size
 from .model import Vid2WorldModel
 from .state_probe import StateProbe
@@ -29,6 +39,7 @@ from .weights_on_disk import check_safetensors_only
 FOLDER_FORMAT = "ros2_vid2world/world-model/1"
 STATE_PROBE = "state_probe"
 MANIFEST = "vid2world.json"
+LOGGER = logging.getLogger(__name__)
 AUTOENCODERS = {cls.__name__: cls for cls in (AutoencoderKL, AutoencoderKLTemporalDecoder)}
 
 
@@ -40,7 +51,8 @@ class WorldModelFolder:
     model's range (written by training from a dataset); `action_normalization` is the object that
     applies them, for training, planning and evaluation alike. patch_size: for pixel-space models, the side
     of the pixel patches folded into channels (see `LatentCodec`). state_probe: reads joint positions
-    off the model's camera images (see `StateProbe`); None when the folder has none.
+    off the model's camera images (see `StateProbe`); None when the folder has none. control_period:
+seconds of the world per model step; action_space: what an action is (`action_space.py`).
     """
 
     model: Vid2WorldModel
@@ -49,8 +61,12 @@ class WorldModelFolder:
     action_stats: dict | None = field(default=None)
     patch_size: int = 1
     state_probe: StateProbe | None = None
+    control_period: float = DEFAULT_CONTROL_PERIOD
+    action_space: str = DEFAULT_ACTION_SPACE
 
     def __post_init__(self):
+        self.control_period = check_control_period(self.control_period)
+        self.action_space = check_action_space(self.action_space)
         self._codec = LatentCodec(self.vae, self.patch_size)  # validates the pair
         self.action_normalization  # noqa: B018 - validates action_stats against the model
         if self.state_probe is not None:
@@ -85,6 +101,8 @@ class WorldModelFolder:
             "prediction_type": self.model.config.prediction_type,
             "max_frames": self.model.config.max_frames,
             "action_stats": self.action_stats,
+            "control_period": self.control_period,
+            "action_space": self.action_space,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -145,6 +163,20 @@ class WorldModelFolder:
         if not is_patch_size(patch_size):
             raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
         state_probe = load_state_probe(path, device, dtype) if (path / STATE_PROBE).is_dir() else None
+        missing = [key for key in ("control_period", "action_space") if key not in manifest]
+        if missing:
+            LOGGER.warning(
+                f"{manifest_path} records no {' or '.join(missing)} (written before they were kept): "
+                f"assuming {DEFAULT_CONTROL_PERIOD} s per step and {DEFAULT_ACTION_SPACE} actions."
+            )
+        try:
+            period = check_control_period(manifest.get("control_period", DEFAULT_CONTROL_PERIOD))
+            timing = {
+                "control_period": period,
+                "action_space": check_action_space(manifest.get("action_space", DEFAULT_ACTION_SPACE)),
+            }
+        except ValueError as exc:
+            raise ValueError(f"{manifest_path}: {exc}") from None
         folder = cls(
             model=_moved(model, device, dtype).eval(),
             scheduler=scheduler,
@@ -152,6 +184,7 @@ class WorldModelFolder:
             action_stats=manifest.get("action_stats"),
             patch_size=patch_size,
             state_probe=state_probe,
+            **timing,
         )
         for key in ("action_dim", "image_size", "latent_channels", "prediction_type", "max_frames"):
             if folder.manifest()[key] != manifest.get(key):

@@ -30,6 +30,10 @@ def test_preset_writes_a_loadable_folder(tmp_path):
                 "3",
                 "--weight-transfer",
                 "masked",
+                "--control-period",
+                "0.05",
+                "--action-space",
+                "joint_delta",
                 "--out",
                 str(tmp_path / "wm"),
             ]
@@ -39,6 +43,7 @@ def test_preset_writes_a_loadable_folder(tmp_path):
     folder = WorldModelFolder.load(tmp_path / "wm")
     assert folder.model.config.action_dim == 3 and folder.model.config.weight_transfer == "masked"
     assert folder.image_size == (16, 16) and folder.model.config.max_frames == 8
+    assert (folder.control_period, folder.action_space) == (0.05, "joint_delta")
 
 
 def test_base_folder_keeps_its_spatial_weights(tmp_path):
@@ -83,6 +88,10 @@ def test_existing_out_is_kept_without_force(tmp_path, capsys):
     [
         (["--preset", "tiny", "--action-dim", "0"], "`action_dim` must be a positive integer. Got 0."),
         (["--base", "/nonexistent/unet", "--action-dim", "2"], "--base '/nonexistent/unet' does not exist"),
+        (
+            ["--preset", "tiny", "--action-dim", "2", "--control-period", "0"],
+            "--control-period must be a positive number of seconds. Got 0.0.",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_and_writes_nothing(tmp_path, capsys, argv, message):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +11,7 @@ from ros2_vid2world.world_model import causalize
 from ros2_vid2world.world_model.folder import WorldModelFolder
 from ros2_vid2world.world_model.noise_schedule import make_scheduler
 from ros2_vid2world.world_model.presets import base_unet_from_preset
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from conftest import write_arm_dataset  # noqa: E402  (the synthetic arm, shared with test/training)
+from test.training.conftest import write_arm_dataset  # the synthetic arm, shared with test/training
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from ros2_vid2world.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from conftest import square_dataset  # noqa: E402,F401  (the fixture, shared with test/training)
+from test.training.conftest import square_dataset  # noqa: F401  (the fixture, shared with test/training)
 
 ACCELERATE = Path(sys.executable).with_name("accelerate")
 

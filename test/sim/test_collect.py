@@ -145,3 +145,18 @@ def test_bad_arguments_are_refused(tmp_path, kwargs, match):
     with pytest.raises(ValueError, match=match):
         collect(tmp_path / "bag", config=ReacherConfig(image_size=SIZE), **arguments)
     assert not (tmp_path / "bag").exists()
+
+
+def test_a_dataset_of_the_collected_bag_records_velocity_actions_at_the_control_period(tmp_path, bag):
+    # Float64MultiArray commands do not say what they are: the joints' motion tells velocities apart.
+    from ros2_vid2world.bags.bag_episodes import EpisodeOptions
+    from ros2_vid2world.bags.dataset_from_bags import dataset_from_bags
+    from ros2_vid2world.dataset import EpisodeDataset
+
+    options = EpisodeOptions(
+        image_topic=IMAGE_TOPIC, joint_topic=JOINT_STATES_TOPIC, action_topic=COMMAND_TOPIC
+    )
+    summary = dataset_from_bags([bag[0]], tmp_path / "data", options)
+    assert summary["action_space"] == "joint_velocity", summary["action_space_source"]
+    data = EpisodeDataset(tmp_path / "data")
+    assert data.action_space == "joint_velocity" and data.control_period == pytest.approx(0.1)

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from conftest import write_arm_dataset  # this folder's conftest (no package): the synthetic arm
 
 from ros2_vid2world.dataset.store import EpisodeDataset
 from ros2_vid2world.training.state_probe_training import (
@@ -12,6 +11,8 @@ from ros2_vid2world.training.state_probe_training import (
     probe_frame_split,
     train_state_probe,
 )
+
+from .conftest import write_arm_dataset  # the synthetic arm
 
 
 @pytest.fixture(scope="module")

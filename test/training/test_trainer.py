@@ -40,6 +40,7 @@ def test_train_writes_a_world_model_with_the_dataset_action_stats(square_dataset
     assert folder.model.config.max_frames == 4
     assert folder.image_size == (16, 16)
     assert folder.action_stats == EpisodeDataset(square_dataset).action_stats
+    assert folder.control_period == EpisodeDataset(square_dataset).control_period
     assert (tmp_path / "model.training" / "base" / "config.json").is_file()
     with open(tmp_path / "model.training" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
@@ -156,9 +157,10 @@ def test_a_base_whose_channels_fit_no_patch_size_is_refused(square_dataset, tmp_
 def _squares(path, action_scale: float = 1.0, action_dim: int = 2):
     """Square episodes like the shared fixture's, with actions in other units (or more of them)."""
     import numpy as np
-    from conftest import square_episode
 
     from ros2_vid2world.dataset import DatasetWriter
+
+    from .conftest import square_episode
 
     rng = np.random.default_rng(1)
     with DatasetWriter(path, fps=10) as writer:

@@ -49,3 +49,32 @@ def test_the_model_folder_saves_and_loads_it(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="3 dimensions"):
         stats = {"mean": [0] * 3, "std": [1] * 3}
         WorldModelFolder(model=tiny_model, scheduler=make_scheduler(), action_stats=stats)
+
+
+def test_the_folder_records_its_control_period_and_action_space(tiny_model, tmp_path):
+    folder = WorldModelFolder(
+        model=tiny_model, scheduler=make_scheduler(), control_period=0.05, action_space="joint_position"
+    )
+    folder.save(tmp_path / "m")
+    loaded = WorldModelFolder.load(tmp_path / "m")
+    assert (loaded.control_period, loaded.action_space) == (0.05, "joint_position")
+    with pytest.raises(ValueError, match="`action_space` must be one of"):
+        WorldModelFolder(model=tiny_model, scheduler=make_scheduler(), action_space="torque")
+    with pytest.raises(ValueError, match="`control_period` must be a positive number of seconds"):
+        WorldModelFolder(model=tiny_model, scheduler=make_scheduler(), control_period=0.0)
+
+
+def test_a_folder_written_before_they_were_kept_loads_with_the_defaults_and_one_warning(
+    tiny_model, tmp_path, caplog
+):
+    import json
+
+    WorldModelFolder(model=tiny_model, scheduler=make_scheduler()).save(tmp_path / "old")
+    manifest = json.loads((tmp_path / "old" / "vid2world.json").read_text())
+    del manifest["control_period"], manifest["action_space"]
+    (tmp_path / "old" / "vid2world.json").write_text(json.dumps(manifest))
+    with caplog.at_level("WARNING"):
+        loaded = WorldModelFolder.load(tmp_path / "old")
+    assert (loaded.control_period, loaded.action_space) == (0.1, "joint_velocity")
+    (record,) = caplog.records
+    assert "records no control_period or action_space" in record.getMessage()
