@@ -36,15 +36,18 @@ def ros_isolation():
             os.environ[name] = value
 
 
-def write_tiny_model(path: Path, action_dim: int = 2, action_stats: dict | None = None, max_frames: int = 8):
-    """A random-init tiny world-model folder: 16x16 pixel-space images, a window of `max_frames`."""
+def write_tiny_model(
+    path: Path, action_dim: int = 2, action_stats: dict | None = None, max_frames: int = 8, **timing
+):
+    """A random-init tiny world-model folder: 16x16 pixel-space images, a window of `max_frames`;
+    `timing`: control_period and action_space (default 0.1 s joint velocities)."""
     from ros2_vid2world.world_model import causalize
     from ros2_vid2world.world_model.folder import WorldModelFolder
     from ros2_vid2world.world_model.noise_schedule import make_scheduler
     from ros2_vid2world.world_model.presets import base_unet_from_preset
 
     model = causalize(base_unet_from_preset("tiny"), action_dim=action_dim, max_frames=max_frames)
-    WorldModelFolder(model=model, scheduler=make_scheduler(), action_stats=action_stats).save(path)
+    WorldModelFolder(model=model, scheduler=make_scheduler(), action_stats=action_stats, **timing).save(path)
     return path
 
 

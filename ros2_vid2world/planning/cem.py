@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .cem_config import CEMConfig
-from .errors import PlanningError
+from .errors import PlanCancelled, PlanningError
 
 CostFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -156,6 +156,8 @@ class CEM:
         """[N] costs with NaN/inf replaced by +inf."""
         try:
             costs = cost_fn(candidates)
+        except PlanCancelled:
+            raise
         except Exception as exc:
             raise PlanningError(
                 f"cost function raised at iteration {iteration}: {type(exc).__name__}: {exc}"

@@ -6,3 +6,7 @@ class PlanningError(RuntimeError):
 
     The original exception is chained as `__cause__`; the caller decides whether to stop or retry.
     """
+
+
+class PlanCancelled(Exception):
+    """A decision was abandoned on request (`VisualPlanner.cancel`): shutdown, disable, reset."""

@@ -12,6 +12,7 @@ from ..world_model.guidance import guided_prediction
 from ..world_model.model import Vid2WorldModel
 from ..world_model.noise_schedule import add_noise, noise_to_level
 from ..world_model.sampler_config import SamplerConfig
+from .errors import PlanCancelled
 
 
 class ImaginationEngine:
@@ -61,6 +62,8 @@ class ImaginationEngine:
         self.autocast_dtype = autocast_dtype
         self._forward_cached = torch.compile(forward) if compile_model else forward
         self._history: FrameCache | None = None
+        # Checked before every model pass of a rollout: True abandons it (raises PlanCancelled).
+        self.should_stop = lambda: False
         self._frame_shape: tuple[int, ...] = ()
         self._dtype = torch.float32  # of the caller's frames: the denoising loop runs in it
 
@@ -154,6 +157,8 @@ class ImaginationEngine:
         scheduler.set_timesteps(self.config.num_inference_steps, device=device)
         sample = self._randn((count, frames, *self._frame_shape), generator)
         for t in scheduler.timesteps:
+            if self.should_stop():
+                raise PlanCancelled("imagination abandoned on request")
             model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
             levels = t.to(device).expand(model_input.shape[0], frames)
             prediction = rollout.predict(model_input, levels, actions, keep)

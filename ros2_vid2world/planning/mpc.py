@@ -98,8 +98,11 @@ class MPCPlanner:
             )
         return latents
 
-    def plan(self, context: CostContext | None = None) -> PlanResult:
+    def plan(self, context: CostContext | None = None, shift: int = 1) -> PlanResult:
         """Optimise the next H decision steps and return the action to execute now.
+
+        shift: decision steps of the previous plan that have run (or will have) when this one takes
+        effect; the warm start is the previous plan shifted by that many (1: one step per decision).
 
         Raises:
             PlanningError: imagine or the cost raised (including imagine returning the wrong shape).
@@ -124,7 +127,11 @@ class MPCPlanner:
             winners.append(latents.index_select(0, best)[0])
             return total
 
+        if not isinstance(shift, int) or shift < 1:
+            raise ValueError(f"`shift` must be an integer >= 1. Got {shift!r}.")
         init_mean = self.warm_start if self.config.warm_start else None
+        if init_mean is not None and shift > 1:
+            init_mean = shift_sequence(init_mean, shift - 1)
         _, info = self.cem.optimize(score, init_mean=init_mean, device=self.device)
         sequence = info.best_sequence
         if self.config.warm_start:
@@ -139,9 +146,12 @@ class MPCPlanner:
         )
 
 
-def shift_sequence(sequence: torch.Tensor) -> torch.Tensor:
-    """[H, A] -> [H, A]: drop the executed first step and repeat the last one at the end.
+def shift_sequence(sequence: torch.Tensor, steps: int = 1) -> torch.Tensor:
+    """[H, A] -> [H, A]: drop the executed first `steps` and repeat the last one at the end.
 
     Repeating (not zero-padding) keeps the tail of the warm start a plausible continuation of the plan.
     """
-    return torch.cat([sequence[1:], sequence[-1:]], dim=0)
+    steps = min(steps, sequence.shape[0] - 1)
+    if steps <= 0:
+        return sequence.clone()
+    return torch.cat([sequence[steps:], sequence[-1:].expand(steps, -1)], dim=0)

@@ -86,6 +86,13 @@ class PlannerConfig:
         "(`vid2world probe`) reads off the goal image and off each plan's last imagined frame; 0 = off.",
         low=0.0, dynamic=True,
     )
+    goal_tolerance: float = setting(
+        0.0,
+        "Goal reached when the newest camera frame is this close to the goal image: in the state probe's "
+        "joint distance (about rad^2 summed over joints) when the model folder has a probe, else in the "
+        "image cost; the node then holds and stops commanding. 0 = never.",
+        low=0.0, dynamic=True,
+    )
     seed: int | None = same_rules_as(CEMConfig, "seed", 0)
 
     def __post_init__(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -60,6 +61,8 @@ class VisualPlanner:
         if not bool((self.low <= self.high).all()):
             raise ValueError(f"`low` must be <= `high` in every dimension. Got low={low} high={high}.")
         self.engine = engine or ImaginationEngine(folder.model, folder.scheduler)
+        self._cancelled = threading.Event()
+        self.engine.should_stop = self._cancelled.is_set
         self._device = next(folder.model.parameters()).device
         self._goal: torch.Tensor | None = None
         self._goal_joints: torch.Tensor | None = None
@@ -99,16 +102,40 @@ class VisualPlanner:
         if executed_action is not None:
             self._previous_action = torch.as_tensor(executed_action, dtype=torch.float32)
 
+    def cancel(self) -> None:
+        """Abandon the decision running in another thread (it raises PlanCancelled at its next model
+        pass); the next `plan` call starts afresh. Safe from any thread."""
+        self._cancelled.set()
+
     @torch.no_grad()
-    def plan(self, joints: np.ndarray | None = None, decode: bool = False) -> PlanOutput:
-        """One decision: imagine, score and refit, then return the action to execute now."""
+    def plan(
+        self,
+        joints: np.ndarray | None = None,
+        decode: bool = False,
+        prefix: np.ndarray | None = None,
+        shift: int = 1,
+    ) -> PlanOutput:
+        """One decision: imagine, score and refit, then return the action to execute now.
+
+        prefix: [k, A] robot-unit actions already committed to run after the newest frame before this
+        plan takes effect (a robot that keeps moving while the planner thinks): they are imagined once
+        and the plan starts where they leave the robot. shift: decision steps of the previous plan that
+        will have run when this one takes effect (the warm start is shifted by that many).
+        Raises PlanCancelled when `cancel` was called during the decision.
+        """
         if self._goal is None:
             raise ValueError("no goal yet: call set_goal() with a goal image before planning.")
+        self._cancelled.clear()
         start = time.perf_counter()
         history, history_actions = self._buffer.history()
+        if prefix is not None and len(prefix):
+            history, history_actions = self._after_prefix(history, history_actions, prefix)
         self.engine.set_history(history, history_actions, self._generator)
         joints_t = None if joints is None else torch.as_tensor(joints, dtype=torch.float32)
-        result = self._mpc.plan(CostContext(joints=joints_t, previous_action=self._previous_action))
+        previous = self._previous_action
+        if prefix is not None and len(prefix):
+            previous = torch.as_tensor(prefix[-1], dtype=torch.float32)
+        result = self._mpc.plan(CostContext(joints=joints_t, previous_action=previous), shift=shift)
         imagined = None
         if decode:
             frames = self.folder.codec.decode(result.imagined[None])[0]
@@ -126,6 +153,46 @@ class VisualPlanner:
             imagined=imagined,
             info=info,
         )
+
+    @torch.no_grad()
+    def goal_distance(self) -> float:
+        """How far the newest observed frame is from the goal: the state probe's joint distance when the
+        folder has a probe, else the image cost (blurred pixel distance). Needs a goal and a frame."""
+        if self._goal is None:
+            raise ValueError("no goal yet: call set_goal() with a goal image first.")
+        frames, _ = self._buffer.history()
+        newest = frames[:, -1:]
+        probe = self.folder.state_probe
+        config = dataclasses.replace(
+            self.config, goal_weight=0.0 if probe is not None else 1.0, probe_weight=1.0 if probe else 0.0,
+            action_weight=0.0, smoothness_weight=0.0, joint_goal_weight=0.0, goal_mode="final",
+        )
+        costs = planner_costs(
+            config, self._goal, decode=self.folder.codec.decode,
+            probe=None if probe is None else probe.embed, patch_size=self.folder.codec.patch_size,
+        )
+        total, _ = costs(newest, torch.zeros(1, 1, self.action_dim))
+        return float(total[0])
+
+    def _after_prefix(
+        self, history: torch.Tensor, actions: torch.Tensor, prefix: np.ndarray
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The history extended by the frames the committed `prefix` leads to (imagined with one
+        candidate, in chunks that fit the window), cut to leave room for the plan's own frames."""
+        window = self.folder.model.config.max_frames
+        keep = window - self.config.model_steps
+        steps = self._normalise(torch.as_tensor(np.asarray(prefix, dtype=np.float32))).to(self._device)
+        while len(steps):
+            history = history[:, -(window - 1) :]  # room for at least one imagined frame
+            actions = actions[:, max(0, actions.shape[1] - (history.shape[1] - 1)) :]
+            chunk = steps[: window - history.shape[1]]
+            self.engine.set_history(history, actions, self._generator)
+            frames = self.engine.imagine(chunk[None], self._generator)
+            history = torch.cat([history, frames.to(history)], dim=1)
+            actions = torch.cat([actions, chunk[None].to(actions)], dim=1)
+            steps = steps[len(chunk) :]
+        history = history[:, -keep:]
+        return history, actions[:, actions.shape[1] - (history.shape[1] - 1) :]
 
     def _imagine(self, candidates: torch.Tensor) -> torch.Tensor:
         """[N, H * r, A] robot-unit candidates -> [N, H * r, C, h, w] imagined latents."""

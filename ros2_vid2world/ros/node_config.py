@@ -15,6 +15,7 @@ from ..planning.planner_config import PlannerConfig
 from ..settings import Declared, check_settings, declared_settings, from_values, prefixed, setting
 
 COMMAND_TYPES = ("float64_multi_array", "joint_trajectory")
+EXECUTIONS = ("hold_while_planning", "continuous")
 HOLD_MODES = ("zero", "current_position")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 GOAL_DURABILITIES = ("volatile", "transient_local")
@@ -83,8 +84,37 @@ class NodeConfig:
         "Decisions per second, at most one per new camera frame; 0 = once per new camera frame.",
         unit="Hz", low=0.0, high=1000.0,
     )
-    trajectory_step: float = setting(
-        0.0, "Time between JointTrajectory points; 0 = 1 / control_rate.", unit="s", low=0.0, high=60.0
+    execution: str = setting(
+        "hold_while_planning",
+        "hold_while_planning: hold during each decision (made on a frame taken after the last plan ran), "
+        "then play execute_steps actions; continuous: decide while the current plan plays, imagining "
+        "the actions that will run meanwhile first, so the new plan starts where the robot will be.",
+        choices=EXECUTIONS,
+    )
+    execute_steps: int = setting(
+        1, "hold_while_planning: actions of each plan played before the next decision.", low=1
+    )
+    command_timeout: float = setting(
+        1.0,
+        "A hold goes out when no plan has come for this long, even if the current one has steps left "
+        "(a plan's own end always sends one).",
+        unit="s", above=0.0, high=3600.0, dynamic=True,
+    )
+    joint_position_lower: tuple[float, ...] = setting(
+        (),
+        "Optional lower joint position limits, one per joint (empty = none): a velocity that would cross "
+        "a limit within one control period is scaled to stop at it; position targets are clipped.",
+    )
+    joint_position_upper: tuple[float, ...] = setting(
+        (), "Optional upper joint position limits, one per joint (empty = none); see joint_position_lower."
+    )
+    max_action_change: tuple[float, ...] = setting(
+        (),
+        "Optional largest change of an action from one control period to the next: one value for all "
+        "joints or one per joint (empty = none), in the action's units.",
+    )
+    stall_decisions: int = setting(
+        0, "Report a stall in /diagnostics after this many decisions without a better cost (0 = off).", low=0
     )
     max_input_age: float = setting(
         0.5,
@@ -126,10 +156,19 @@ class NodeConfig:
 
     def __post_init__(self):
         check_settings(self)
-        if self.command_type == "joint_trajectory" and self.control_rate == 0 and self.trajectory_step == 0:
+        lower, upper = self.joint_position_lower, self.joint_position_upper
+        if bool(lower) != bool(upper) or len(lower) != len(upper):
             raise ValueError(
-                "command_type joint_trajectory needs `trajectory_step` > 0 when `control_rate` is 0."
+                "`joint_position_lower` and `joint_position_upper` must both be empty or have one value per "
+                f"joint. Got {len(lower)} and {len(upper)} values."
             )
+        if any(lo > hi for lo, hi in zip(lower, upper, strict=True)):
+            raise ValueError(
+                "`joint_position_lower` must be <= `joint_position_upper`. "
+                f"Got {list(lower)} and {list(upper)}."
+            )
+        if any(change <= 0 for change in self.max_action_change):
+            raise ValueError(f"`max_action_change` must be > 0. Got {list(self.max_action_change)}.")
         if self.backend == "onnxruntime" and self.planner.rollout == "joint":
             raise ValueError(
                 "`planner.rollout` 'joint' needs the torch backend: the ONNX denoiser takes one frame a call."
@@ -150,11 +189,39 @@ class NodeConfig:
             raise ValueError(f"`action_low` must be <= `action_high`. Got {low} and {high}.")
         return low, high
 
-    def point_period(self) -> float:
-        """Seconds between JointTrajectory points (0 when neither setting gives one)."""
-        if self.trajectory_step > 0:
-            return self.trajectory_step
-        return 1.0 / self.control_rate if self.control_rate > 0 else 0.0
+    def limits(self, joints: int) -> tuple[list[float], list[float]] | None:
+        """(lower, upper) joint position limits for `joints` joints, or None; ValueError on a mismatch."""
+        if not self.joint_position_lower:
+            return None
+        if len(self.joint_position_lower) != joints:
+            raise ValueError(
+                "`joint_position_lower` and `joint_position_upper` must have one value per joint "
+                f"({joints}). Got {len(self.joint_position_lower)}."
+            )
+        return list(self.joint_position_lower), list(self.joint_position_upper)
+
+    def action_change(self, joints: int) -> list[float] | None:
+        """The largest action change per control period for each joint, or None."""
+        values = self.max_action_change
+        if not values:
+            return None
+        if len(values) not in (1, joints):
+            raise ValueError(f"`max_action_change` must have 1 or {joints} values. Got {len(values)}.")
+        return list(values) * (joints if len(values) == 1 else 1)
+
+    def check_expressible(self, action_space: str) -> None:
+        """ValueError unless this node's commands can carry the model's actions: a forward_command_controller
+        takes one interface, named here by hold_mode (zero: velocity, current_position: position)."""
+        if self.command_type != "float64_multi_array":
+            return
+        needed = "zero" if action_space == "joint_velocity" else "current_position"
+        if self.hold_mode != needed:
+            interface = "velocity" if needed == "zero" else "position"
+            raise ValueError(
+                f"the model's actions are {action_space}: command_type float64_multi_array sends them to a "
+                f"controller on {interface} interfaces, so `hold_mode` must be {needed!r}. Got "
+                f"{self.hold_mode!r} (or use command_type joint_trajectory)."
+            )
 
 
 def node_parameters() -> list[tuple[str, Declared]]:

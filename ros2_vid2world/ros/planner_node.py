@@ -21,7 +21,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image, JointState
-from std_msgs.msg import Float64, Float64MultiArray, Header
+from std_msgs.msg import Bool, Float64, Float64MultiArray, Header
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectory
 
@@ -35,7 +35,7 @@ from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
 from .node_config import PLANNER_PREFIX, planner_values, read_settings, validate_changes
 from .parameters import declare_parameters, declared_names, dynamic_names, parameter_values
 from .planner_loading import load_planner, model_window
-from .planning_worker import PlanningWorker, WorkerOutputs
+from .planning_worker import ExecutionSettings, PlanningWorker, WorkerOutputs
 
 NODE_NAME = "vid2world_planner"
 COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # only the newest command matters
@@ -45,8 +45,16 @@ GOAL_DURABILITY = {
     "volatile": DurabilityPolicy.VOLATILE,
     "transient_local": DurabilityPolicy.TRANSIENT_LOCAL,
 }
+# ~/goal_reached is latched: a subscriber that comes later still learns the current state.
+LATCHED_QOS = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
 DIAGNOSTICS_PERIOD_S = 1.0
+# How often the plan player looks at the clock: well inside the 50 ms a command may overstay its period.
+PLAYER_TICK_S = 0.005
 WORKER_JOIN_TIMEOUT_S = 30.0
+# At shutdown the running decision is abandoned (it stops at its next model pass), not waited for.
+SHUTDOWN_JOIN_TIMEOUT_S = 0.5
 DROP_LOG_THROTTLE_S = 5.0
 FINAL_HOLD_ACK_TIMEOUT_S = 1.0
 
@@ -75,6 +83,7 @@ class PlannerNode(LifecycleNode):
         self.add_post_set_parameters_callback(self._stage_parameters)
         self._inputs = LatestInputs()
         self._planner = self._worker = self._command_gate = self._command_builder = self._command_pub = None
+        self._player_timer = None
         self._joint_order: JointOrder | None = None
         self._image_size: tuple[int, int] | None = None
         self._input_subscriptions: list = []
@@ -116,14 +125,20 @@ class PlannerNode(LifecycleNode):
         self.get_logger().info(f"loading the world model from {settings.model_path!r}")
         planner = load_planner(settings)
         self._planner, self._image_size = planner, tuple(planner.image_size)
+        folder = planner.folder
+        settings.check_expressible(folder.action_space)
         low, high = settings.bounds(planner.action_dim)
+        joints = len(settings.joint_names)
         self._command_builder = CommandBuilder(
             settings.command_type,
             settings.joint_names,
             low,
             high,
-            settings.point_period(),
+            folder.control_period * planner.config.action_repeat,
             settings.hold_mode,
+            folder.action_space,
+            settings.limits(joints),
+            settings.action_change(joints),
         )
         is_array = settings.command_type == "float64_multi_array"
         command_pub = self.create_lifecycle_publisher(
@@ -135,12 +150,22 @@ class PlannerNode(LifecycleNode):
         self._lifecycle_publishers.append(cost_pub)
         imagined_pub = self.create_lifecycle_publisher(Image, "~/imagined", 1)
         self._lifecycle_publishers.append(imagined_pub)
+        goal_reached_pub = self.create_lifecycle_publisher(Bool, "~/goal_reached", LATCHED_QOS)
+        self._lifecycle_publishers.append(goal_reached_pub)
         self._command_gate = CommandGate(command_pub.publish)
         outputs = WorkerOutputs(
             gate=self._command_gate,
             publish_cost=lambda cost: cost_pub.publish(Float64(data=float(cost))),
             publish_imagined=lambda tiles: imagined_pub.publish(rgb8_image(tiles, self._header())),
             wants_imagined=lambda: imagined_pub.get_subscription_count() > 0,
+            publish_goal_reached=lambda reached: goal_reached_pub.publish(Bool(data=reached)),
+        )
+        execution = ExecutionSettings(
+            control_period=folder.control_period,
+            execution=settings.execution,
+            execute_steps=settings.execute_steps,
+            goal_tolerance=settings.planner.goal_tolerance,
+            stall_decisions=settings.stall_decisions,
         )
         self._worker = PlanningWorker(
             planner,
@@ -152,11 +177,17 @@ class PlannerNode(LifecycleNode):
             control_rate=settings.control_rate,
             max_input_age=settings.max_input_age,
             imagined_period=settings.imagined_period,
+            execution=execution,
+            command_timeout=settings.command_timeout,
         )
+        # The plan's actions go out on the executor, one per control period, whatever a decision costs.
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._player_timer = self.create_timer(PLAYER_TICK_S, self._play_due_actions, clock=steady)
         self._subscribe(settings)
         self.get_logger().info(
-            f"configured: action_dim {planner.action_dim}, image {self._image_size}, "
-            f"{settings.command_type} on {command_pub.topic_name}"
+            f"configured: action_dim {planner.action_dim} ({folder.action_space}, "
+            f"{folder.control_period:g} s per step), image {self._image_size}, {settings.command_type} on "
+            f"{command_pub.topic_name}, execution {settings.execution}"
         )
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -187,7 +218,7 @@ class PlannerNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._final_hold()
-        self._release()
+        self._release(SHUTDOWN_JOIN_TIMEOUT_S)
         return super().on_shutdown(state)
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -195,12 +226,15 @@ class PlannerNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def shut_down(self) -> None:
-        """Final hold (when active) and release, for the end of main(); safe in any state."""
+        """Final hold (when active) and release, for the end of main(); safe in any state. A decision in
+        progress is abandoned first, so that this takes well under the 2 s a signal may take."""
+        if self._worker is not None:
+            self._worker.interrupt()
         try:
             self.trigger_shutdown()
         except Exception:  # interrupted mid-transition: the state machine cannot help any more
             self._final_hold()
-            self._release()
+            self._release(SHUTDOWN_JOIN_TIMEOUT_S)
 
     def _final_hold(self) -> None:
         """When active: one hold, and wait (briefly) until the controller has it, since the process ends."""
@@ -209,11 +243,14 @@ class PlannerNode(LifecycleNode):
         self._command_gate.close(self._hold_command())
         self._command_pub.wait_for_all_acked(Duration(seconds=FINAL_HOLD_ACK_TIMEOUT_S))
 
-    def _release(self) -> None:
+    def _release(self, join_timeout: float = WORKER_JOIN_TIMEOUT_S) -> None:
         self._active = False
+        if self._player_timer is not None:
+            self.destroy_timer(self._player_timer)
+            self._player_timer = None
         if self._worker is not None:
             self._worker.stop()
-            if not self._worker.join(WORKER_JOIN_TIMEOUT_S):
+            if not self._worker.join(join_timeout):
                 self.get_logger().error("the planning thread did not stop; freeing the model anyway")
         for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
@@ -301,9 +338,12 @@ class PlannerNode(LifecycleNode):
         if not self._active:
             response.message = f"commands {'enabled' if request.data else 'disabled'} (applies when active)"
         elif request.data:
+            # A fresh start: nothing decided before this call goes out, and a reached goal is sought again.
+            self._worker.request_reset()
             self._command_gate.open()
             response.message = "commands enabled"
         else:
+            self._worker.interrupt()  # the running decision is abandoned, not published later
             if was_enabled:
                 self._command_gate.close(self._hold_command())
             response.message = "commands disabled: hold command sent"
@@ -351,6 +391,10 @@ class PlannerNode(LifecycleNode):
             self.get_logger().warning(f"ignoring unknown parameters {unknown} (typos in the params file?)")
 
     # --- outputs ------------------------------------------------------------------------------------
+
+    def _play_due_actions(self) -> None:
+        if self._worker is not None:
+            self._worker.player.tick(self._now())
 
     def _hold_command(self):
         latest = self._inputs.latest(JOINTS)

@@ -10,7 +10,7 @@ from ros2_vid2world.ros.parameters import declared_names, descriptor, dynamic_na
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "vid2world.yaml"
 DECLARED = dict(node_parameters())
-DYNAMIC = {"max_input_age", "imagined_period"} | {name for name in DECLARED if name.startswith("planner.")}
+DYNAMIC = {"max_input_age", "imagined_period", "command_timeout"} | {name for name in DECLARED if name.startswith("planner.")}
 
 
 def defaults(tmp_path, **changes):
@@ -48,7 +48,7 @@ def test_settings_from_defaults(tmp_path):
     assert settings.joint_names == ("j1", "j2")
     assert settings.planner.population == 64
     assert settings.bounds(2) == ([-1.0, -1.0], [1.0, 1.0])
-    assert settings.point_period() == pytest.approx(0.5)
+    assert settings.execution == "hold_while_planning" and settings.limits(2) is None
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,15 @@ def test_settings_from_defaults(tmp_path):
         (dict(model_path=""), "`model_path` is empty"),
         (dict(model_path="/nonexistent/model"), "does not exist"),
         (dict(joint_names=None), "`joint_names` is not set"),
-        (dict(command_type="joint_trajectory", control_rate=0.0), "trajectory_step"),
+        (dict(execution="eventually"), r"`execution` must be one of \['hold_while_planning', 'continuous'\]"),
+        (dict(command_timeout=0.0), r"`command_timeout` must be in \(0, 3600\]. Got 0.0"),
+        (dict(joint_position_lower=[0.0, 0.0]), "must both be empty or have one value per joint"),
+        (
+            dict(joint_position_lower=[0.0, 1.0], joint_position_upper=[1.0, 0.5]),
+            r"`joint_position_lower` must be <= `joint_position_upper`",
+        ),
+        (dict(max_action_change=[0.0]), r"`max_action_change` must be > 0"),
+        ({"planner.goal_tolerance": -0.1}, r"`planner.goal_tolerance` must be a finite number >= 0"),
         (dict(control_rate=-1.0), r"`control_rate` must be in \[0, 1000\]. Got -1.0"),
         ({"planner.init_std": 0.0}, r"`planner.init_std` must be a finite number > 0"),
     ],

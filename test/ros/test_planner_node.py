@@ -15,6 +15,7 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float64, Float64MultiArray
 from std_srvs.srv import SetBool, Trigger
 
+from ..conftest import write_tiny_model
 from .conftest import (
     EVENT_TIMEOUT_S,
     NODE,
@@ -44,6 +45,10 @@ class Rig:
             "action_low": LOW[:1].tolist(),
             "action_high": HIGH.tolist(),
             "control_rate": 4.0,
+            # Plans (2 steps of the model's 1 s) run far longer than a decision, so every command is
+            # renewed before its plan ends: the holds seen here are the safety holds under test.
+            "execution": "continuous",
+            "command_timeout": 5.0,
             "max_input_age": MAX_INPUT_AGE_S,
             "hold_mode": "zero",
             "autostart": True,
@@ -102,8 +107,14 @@ def is_hold(command: list[float]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory, tiny_model_path):
-    rig = Rig(tmp_path_factory.mktemp("planner_node"), tiny_model_path)
+def slow_model_path(tmp_path_factory):
+    """The tiny model with a 1 s control period (joint velocities)."""
+    return write_tiny_model(tmp_path_factory.mktemp("models") / "slow", control_period=1.0)
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory, slow_model_path):
+    rig = Rig(tmp_path_factory.mktemp("planner_node"), slow_model_path)
     yield rig
     rig.probe.close()
     rig.process.stop()

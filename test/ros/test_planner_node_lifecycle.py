@@ -16,6 +16,7 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import Image, JointState
 from trajectory_msgs.msg import JointTrajectory
 
+from ..conftest import write_tiny_model
 from .conftest import (
     EVENT_TIMEOUT_S,
     NODE,
@@ -68,7 +69,7 @@ class SimTimeRig:
             "action_low": [-BOUND],
             "action_high": [BOUND],
             "control_rate": 4.0,
-            "trajectory_step": POINT_PERIOD_S,
+            "execution": "continuous",  # every plan goes out whole
             "max_input_age": 1.5,
             "hold_mode": "current_position",
             "autostart": False,
@@ -121,8 +122,15 @@ class SimTimeRig:
 
 
 @pytest.fixture(scope="module")
-def rig(tmp_path_factory, tiny_model_path):
-    rig = SimTimeRig(tmp_path_factory.mktemp("lifecycle"), tiny_model_path)
+def position_model_path(tmp_path_factory):
+    """Actions are joint positions, one every POINT_PERIOD_S: trajectory points are the actions."""
+    path = tmp_path_factory.mktemp("models") / "positions"
+    return write_tiny_model(path, control_period=POINT_PERIOD_S, action_space="joint_position")
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory, position_model_path):
+    rig = SimTimeRig(tmp_path_factory.mktemp("lifecycle"), position_model_path)
     yield rig
     rig.probe.close()
     rig.process.stop()

@@ -1,5 +1,6 @@
 """The planning worker with a stand-in planner: decisions, holds, resets and staged settings, no DDS."""
 
+import threading
 import time
 from dataclasses import dataclass, replace
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from std_msgs.msg import Float64MultiArray
 
+from ros2_vid2world.planning.errors import PlanCancelled
 from ros2_vid2world.ros.commands import CommandBuilder, CommandGate
 from ros2_vid2world.ros.latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
 from ros2_vid2world.ros.planning_worker import PlanningWorker, WorkerOutputs
@@ -42,6 +44,16 @@ class StandInPlanner:
         self.observed: list = []
         self.fail_with: Exception | None = None
         self.plan_seconds = plan_seconds
+        self.prefixes: list = []
+        self.shifts: list = []
+        self.cancelled = threading.Event()
+        self.distance = 1.0
+
+    def cancel(self):
+        self.cancelled.set()
+
+    def goal_distance(self):
+        return self.distance
 
     def set_goal(self, image, goal_joints=None):
         self.calls.append("set_goal")
@@ -51,9 +63,16 @@ class StandInPlanner:
         self.calls.append("observe")
         self.observed.append((frame, None if executed_action is None else executed_action.tolist()))
 
-    def plan(self, joints=None, decode=False):
+    def plan(self, joints=None, decode=False, prefix=None, shift=1):
         self.calls.append("plan")
-        time.sleep(self.plan_seconds)
+        self.cancelled.clear()
+        self.prefixes.append(None if prefix is None else np.asarray(prefix).tolist())
+        self.shifts.append(shift)
+        deadline = time.monotonic() + self.plan_seconds
+        while time.monotonic() < deadline:
+            if self.cancelled.is_set():
+                raise PlanCancelled("cancelled")
+            time.sleep(0.001)
         if self.fail_with is not None:
             raise self.fail_with
         k = 0.1 * self.calls.count("plan")
