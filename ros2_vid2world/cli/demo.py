@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..demo.demo_settings import DEFAULT_EPISODES, DEFAULT_MAX_STEPS
+from ..ros.node_config import EXECUTIONS
 from ..sim.exploration import GOAL_SOURCES
 
 
@@ -40,6 +41,23 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         help="exploration steps behind a goal with --goals exploration (default: the config's, shipped 25)",
     )
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="run the sim in real time (the world moves while the planner thinks; budget: --max-steps "
+        "control periods of commanded motion); the random and oracle baselines, which need no time, "
+        "are not run",
+    )
+    parser.add_argument(
+        "--execution",
+        choices=EXECUTIONS,
+        help="the planner's execution mode (default: the config's; shipped hold_while_planning)",
+    )
+    parser.add_argument(
+        "--execute-steps",
+        type=int,
+        help="hold_while_planning: actions played per decision (default: the config's; shipped 1)",
+    )
     parser.add_argument("--skip-oracle", action="store_true", help="do not run the oracle baseline")
     parser.add_argument("--skip-random", action="store_true", help="do not run the random baseline")
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -59,16 +77,19 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         raise ValueError("the shipped config/demo.yaml was not found: pass --config FILE.")
     goals = {"goal_source": args.goals, "goal_steps": args.goal_steps}
+    execution = {"execution": args.execution, "execute_steps": args.execute_steps}
     settings = DemoSettings.from_config(
         config,
         sim_overrides={name: value for name, value in goals.items() if value is not None},
+        planner_overrides={name: value for name, value in execution.items() if value is not None},
+        realtime=args.realtime,
         model_path=args.model if args.model is not None else default_model_path(),
         out=args.out,
         episodes=args.episodes,
         max_steps=args.max_steps,
         seed=args.seed,
-        run_random=not args.skip_random,
-        run_oracle=not args.skip_oracle,
+        run_random=not (args.skip_random or args.realtime),
+        run_oracle=not (args.skip_oracle or args.realtime),
     )
 
     def progress(line: str) -> None:

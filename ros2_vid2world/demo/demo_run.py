@@ -62,6 +62,7 @@ def _finish(result: DemoResult, started: float, progress: Progress) -> None:
 
 def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, progress: Progress) -> None:
     from .episode_runner import RosEpisodeRunner, unused_domain_id
+    from .realtime_episodes import RealtimeEpisodeRunner
 
     domain_id = unused_domain_id(demo_domain_id())
     logs = settings.out / "logs"
@@ -71,11 +72,11 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
     try:
         # The planner first: its start-up (torch, the model) is the slow part, and while it is disabled
         # no command can step the sim's own first episode.
-        planner = NodeProcess(
-            "planner_node", settings.config_path, {"model_path": str(model.path.resolve())}, logs, domain_id
-        )
+        overrides = {"model_path": str(model.path.resolve()), **settings.planner_overrides()}
+        planner = NodeProcess("planner_node", settings.config_path, overrides, logs, domain_id)
         processes.append(planner)
-        runner = RosEpisodeRunner(settings, domain_id, processes, model.image_size, DECISION_TIMEOUT_S)
+        runner_class = RealtimeEpisodeRunner if settings.realtime else RosEpisodeRunner
+        runner = runner_class(settings, domain_id, processes, model.image_size, DECISION_TIMEOUT_S)
         state = runner.planner_state(STARTUP_TIMEOUT_S)
         if state != "active":
             reason = planner.last_log_line("configure failed") or f"it is {state}, not active"
@@ -83,6 +84,9 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
         runner.set_planner_enabled(False)
         # Episodes end at the budget or the first success: the sim ignores commands after either.
         episode_end = {"max_steps": settings.max_steps, "end_on_success": True}
+        if settings.realtime:  # the budget is motion, not time: a slow planner holds in between
+            episode_end = {"max_steps": 0, "max_motion_steps": settings.max_steps, "end_on_success": True,
+                           "mode": "realtime"}
         episode_end.update(goal_source=settings.goal_source, goal_steps=settings.goal_steps)
         sim = NodeProcess("sim_node", settings.config_path, episode_end, logs, domain_id)
         processes.append(sim)

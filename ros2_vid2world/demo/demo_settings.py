@@ -84,6 +84,7 @@ class DemoSettings:
     seed: int = 0
     run_random: bool = True
     run_oracle: bool = True
+    realtime: bool = False
     sim_parameters: dict = field(default_factory=dict)
     planner_parameters: dict = field(default_factory=dict)
 
@@ -109,16 +110,33 @@ class DemoSettings:
             robot, sim_node, planner_node = self.robot, self.sim_node, self.planner_node
         except ValueError as exc:
             raise ValueError(f"--config {str(self.config_path)!r}: {exc}") from None
-        if sim_node.mode != "lockstep":
-            raise ValueError(f"--config: the demo needs the sim in lockstep mode. Got {sim_node.mode!r}.")
+        wanted = "realtime" if self.realtime else "lockstep"
+        if sim_node.mode != wanted:
+            raise ValueError(f"--config: this demo needs the sim in {wanted} mode. Got {sim_node.mode!r}.")
         del robot, planner_node
 
     @classmethod
-    def from_config(cls, config_path: Path, sim_overrides: dict | None = None, **values) -> DemoSettings:
-        """Settings from a parameters file; `sim_overrides` replace some of its sim parameters."""
+    def from_config(
+        cls,
+        config_path: Path,
+        sim_overrides: dict | None = None,
+        planner_overrides: dict | None = None,
+        **values,
+    ) -> DemoSettings:
+        """Settings from a parameters file; the overrides replace some of its parameters. With
+        `realtime=True` the sim runs in realtime mode and the planner on the wall clock."""
         sim, planner = node_sections(config_path)
         sim.update(sim_overrides or {})
+        planner.update(planner_overrides or {})
+        if values.get("realtime"):
+            sim["mode"] = "realtime"
+            planner["use_sim_time"] = False
         return cls(config_path=Path(config_path), sim_parameters=sim, planner_parameters=planner, **values)
+
+    def planner_overrides(self) -> dict:
+        """What the planner process gets on top of the parameters file (--ros-args -p)."""
+        keys = ("use_sim_time", "execution", "execute_steps")
+        return {key: self.planner_parameters[key] for key in keys if key in self.planner_parameters}
 
     @property
     def seeds(self) -> list[int]:
@@ -187,6 +205,9 @@ class DemoSettings:
             "episode_seeds": self.seeds,
             "control_period_s": self.control_period,
             "goals": {"source": self.goal_source, "exploration_steps": self.goal_steps},
+            "realtime": self.realtime,
+            "execution": self.planner_node.execution,
+            "execute_steps": self.planner_node.execute_steps,
             "planner": self.planner_values(),
             "action_low": self.action_bounds()[0],
             "action_high": self.action_bounds()[1],

@@ -37,6 +37,11 @@ class EpisodeRecord:
     frames: list[np.ndarray | None] = field(default_factory=list, repr=False)
     imagined: list[np.ndarray | None] = field(default_factory=list, repr=False)
     goal: np.ndarray | None = field(default=None, repr=False)
+    # Real time only: wall seconds from enabling the planner to success, control periods of commanded
+    # motion spent, and the longest any command stayed in force at the robot (None: not measured).
+    time_to_success_s: float | None = None
+    motion_steps: float = 0.0
+    longest_command_s: float | None = None
 
     @property
     def success(self) -> bool:
@@ -62,4 +67,14 @@ class EpisodeRecord:
             "median_latency_s": statistics.median(self.latencies_s) if self.latencies_s else None,
             "wall_s": round(self.wall_s, 3),
             "notes": list(self.notes),
+            **(
+                {}
+                if self.longest_command_s is None
+                else {
+                    "time_to_success_s": self.time_to_success_s,
+                    "motion_steps": round(self.motion_steps, 3),
+                    "longest_command_s": round(self.longest_command_s, 4),
+                    "decisions": len(self.latencies_s),
+                }
+            ),
         }

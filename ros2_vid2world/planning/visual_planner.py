@@ -206,7 +206,8 @@ class VisualPlanner:
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.shape != expected:
             got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
             raise ValueError(f"{what} must be a uint8 array {list(expected)} (RGB). Got {got}.")
-        frames = images_to_unit_range(torch.from_numpy(image))[None, None].to(self._device)
+        # A copy: camera frames may be read-only views of a message's buffer.
+        frames = images_to_unit_range(torch.from_numpy(image.copy()))[None, None].to(self._device)
         return self.folder.codec.encode(frames)[0, 0]
 
     def _apply(self, config: PlannerConfig, keep_warm_start: bool) -> None:

@@ -148,6 +148,8 @@ class PlannerNode(LifecycleNode):
         self._lifecycle_publishers.append(command_pub)
         cost_pub = self.create_lifecycle_publisher(Float64, "~/plan_cost", 10)
         self._lifecycle_publishers.append(cost_pub)
+        latency_pub = self.create_lifecycle_publisher(Float64, "~/plan_latency", 10)
+        self._lifecycle_publishers.append(latency_pub)
         imagined_pub = self.create_lifecycle_publisher(Image, "~/imagined", 1)
         self._lifecycle_publishers.append(imagined_pub)
         goal_reached_pub = self.create_lifecycle_publisher(Bool, "~/goal_reached", LATCHED_QOS)
@@ -159,6 +161,7 @@ class PlannerNode(LifecycleNode):
             publish_imagined=lambda tiles: imagined_pub.publish(rgb8_image(tiles, self._header())),
             wants_imagined=lambda: imagined_pub.get_subscription_count() > 0,
             publish_goal_reached=lambda reached: goal_reached_pub.publish(Bool(data=reached)),
+            publish_latency=lambda seconds: latency_pub.publish(Float64(data=float(seconds))),
         )
         execution = ExecutionSettings(
             control_period=folder.control_period,

@@ -85,6 +85,7 @@ class WorkerOutputs:
     publish_imagined: Callable[[np.ndarray], None]  # uint8 [h, (N + 1) w, 3]
     wants_imagined: Callable[[], bool]  # is anyone subscribed?
     publish_goal_reached: Callable[[bool], None] = lambda reached: None
+    publish_latency: Callable[[float], None] = lambda seconds: None  # each decision's wall time
 
 
 @dataclass
@@ -299,6 +300,7 @@ class PlanningWorker:
         self._note_latency(arrived - started)
         self._play(output, start_joints, arrived if start is None else start, arrived, epoch)
         self._outputs.publish_cost(output.cost)
+        self._outputs.publish_latency(output.latency_s)
         self._note_cost(output)
         if output.imagined is not None and self._goal_image is not None:
             goal = resize_rgb(self._goal_image, output.imagined.shape[1:3])

@@ -106,7 +106,7 @@ class ReacherEnv:
         self._cameras: dict[int, Camera] = {}
         self._episode_seeds = np.random.default_rng(self.config.seed)
         self._command = np.zeros(2)
-        self._step = 0
+        self._step = self._substep = 0
         self.episode_seed: int | None = None
         self.goal_image: np.ndarray | None = None
         self.goal_joint_positions = np.zeros(2)
@@ -134,7 +134,7 @@ class ReacherEnv:
         self.goal_image = self.render()
         self._set_joint_positions(start)
         self._command = np.zeros(2)
-        self._step = 0
+        self._step = self._substep = 0
         return self.observe()
 
     def set_goal(self, joint_positions: np.ndarray) -> None:
@@ -158,17 +158,32 @@ class ReacherEnv:
 
     def advance(self, action: np.ndarray) -> None:
         """`step` without rendering, for rollouts that only need the state (e.g. an oracle planner)."""
+        for _ in range(self._substeps):
+            self.substep(action)
+
+    def substep(self, action: np.ndarray) -> bool:
+        """One physics step (`physics_step` seconds) with the velocity command in force; True when it
+        completes a control step. A robot in real time (sim_node's realtime mode) is run this way, so a
+        command acts exactly as long as it is in force, not for whole control periods."""
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (2,) or not np.all(np.isfinite(action)):
             raise ValueError(f"`action` must be 2 finite values (shoulder, wrist). Got {action.tolist()!r}.")
         self._command = np.clip(action, -1.0, 1.0) * self.config.max_joint_velocity
         model, data = self._physics.model.ptr, self._physics.data.ptr
-        for _ in range(self._substeps):
-            mujoco.mj_step1(model, data)  # positions and velocities -> mass matrix and bias forces
-            data.ctrl[self._actuators] = self._servo_controls()
-            mujoco.mj_step2(model, data)
+        mujoco.mj_step1(model, data)  # positions and velocities -> mass matrix and bias forces
+        data.ctrl[self._actuators] = self._servo_controls()
+        mujoco.mj_step2(model, data)
         self._physics.forward()  # keep positions of geoms current for rendering and success()
+        self._substep += 1
+        if self._substep % self._substeps:
+            return False
         self._step += 1
+        return True
+
+    @property
+    def physics_step(self) -> float:
+        """Seconds per physics step (a control period is a whole number of them)."""
+        return float(self._physics.model.opt.timestep)
 
     def _servo_controls(self) -> np.ndarray:
         """Actuator controls that remove `tracking_gain` of the velocity error in one physics step.
@@ -255,6 +270,7 @@ class ReacherEnv:
         physics.named.model.geom_pos["target", :2] = state.target_position
         self.goal_joint_positions = state.goal_joint_positions.copy()
         self._step = state.step
+        self._substep = state.step * self._substeps
         physics.forward()
 
     def close(self) -> None:

@@ -11,6 +11,7 @@ holds it. Commands are joint velocities in rad/s (clipped to +-max_joint_velocit
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 import rclpy
@@ -52,11 +53,16 @@ class SimNode(Node):
         values = {name: self.get_parameter(name).value for name, _ in sim_parameters()}
         robot, config = from_values(ReacherConfig, values), from_values(SimNodeConfig, values)
         self._mode, self._max_steps, self._auto_reset = config.mode, config.max_steps, config.auto_reset
+        self._max_motion_steps = config.max_motion_steps
         self._end_on_success, self._succeeded = config.end_on_success, False
         self._env = ReacherEnv(robot)
         self._period_ns = round(robot.control_period * 1e9)
+        self._substeps = round(robot.control_period / self._env.physics_step)
+        self._ticks = 0
         self._episode_start_ns, self._episode = START_NS, 0
         self._command = np.zeros(len(JOINT_NAMES))
+        self._command_since: float | None = None  # steady time the non-zero command in force arrived
+        self._motion_substeps = 0
         self._last_observation: list = []
         self._subscribers_at_publish: dict = {}
         self._late_subscribers: set = set()
@@ -68,11 +74,16 @@ class SimNode(Node):
         self._success_pub = self.create_publisher(Bool, "~/success", RELIABLE)
         self._distance_pub = self.create_publisher(Float64, "~/goal_distance", RELIABLE)
         self._step_pub = self.create_publisher(Int32, "~/episode_step", RELIABLE)
+        self._motion_pub = self.create_publisher(Float64, "~/motion_steps", RELIABLE)
+        # One message per observation with everything an evaluation reads, so nothing needs aligning:
+        # [episode, step, success (0/1), goal distance in m, motion steps].
+        self._status_pub = self.create_publisher(Float64MultiArray, "~/status", RELIABLE)
+        self._in_force_pub = self.create_publisher(Float64, "~/command_in_force", RELIABLE)
         self.create_subscription(Float64MultiArray, config.command_topic, self._on_command, RELIABLE)
         self.create_service(Trigger, "~/reset_episode", self._on_reset_episode)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         if self._mode == "realtime":
-            self.create_timer(robot.control_period, self._on_control_timer, clock=steady)
+            self.create_timer(self._env.physics_step, self._on_physics_timer, clock=steady)
         else:  # a camera subscriber that joins late still gets the observation the sim is waiting on
             self.create_timer(LATE_SUBSCRIBER_CHECK_S, self._republish_for_late_subscribers, clock=steady)
         self._start_episode()
@@ -88,10 +99,11 @@ class SimNode(Node):
             self._episode_start_ns = self._stamp_ns() + self._period_ns
         self._episode += 1
         self._command[:] = 0.0  # a held command must not carry over into a new episode
+        self._command_since, self._motion_substeps = None, 0
         self._succeeded = False
         seed = self.get_parameter("episode_seed").value
         obs = self._env.reset(None if seed < 0 else seed)
-        stamp = self._header(self._episode_start_ns).stamp
+        stamp = self._header(self._episode_start_ns if self._mode == "lockstep" else self._stamp_ns()).stamp
         goal_header = Header(stamp=stamp, frame_id=topics.CAMERA_FRAME)
         self._goal_pub.publish(rgb8_image(self._env.goal_image, goal_header))
         self._goal_joints_pub.publish(self._joint_state(self._env.goal_joint_positions, np.zeros(2), stamp))
@@ -99,7 +111,13 @@ class SimNode(Node):
 
     def _episode_over(self) -> bool:
         out_of_steps = self._max_steps > 0 and self._env.step_count >= self._max_steps
-        return out_of_steps or (self._end_on_success and self._succeeded)
+        out_of_motion = self._max_motion_steps > 0 and self.motion_steps >= self._max_motion_steps - 1e-9
+        return out_of_steps or out_of_motion or (self._end_on_success and self._succeeded)
+
+    @property
+    def motion_steps(self) -> float:
+        """Control periods of commanded motion this episode (realtime: counted per physics step)."""
+        return self._motion_substeps * self._env.physics_step / self._env.config.control_period
 
     def _on_reset_episode(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self._start_episode()
@@ -119,12 +137,30 @@ class SimNode(Node):
                 throttle_duration_sec=WARN_THROTTLE_S,
             )
             return
+        now = time.monotonic()
+        if self._command_since is not None:  # how long the command it replaces was in force
+            self._in_force_pub.publish(Float64(data=now - self._command_since))
         self._command = velocities
+        self._command_since = now if np.any(velocities != 0.0) else None
         if self._mode == "lockstep":
             self._step()
 
-    def _on_control_timer(self) -> None:
-        self._step()
+    def _on_physics_timer(self) -> None:
+        """realtime: one physics step with the command in force; the camera every control period (it
+        keeps streaming after the episode is over, with the arm still)."""
+        self._ticks += 1
+        if self._episode_over():
+            if self._ticks % self._substeps == 0:
+                self._publish(self._env.observe())
+            return
+        moving = bool(np.any(self._command != 0.0))
+        control_step = self._env.substep(self._command / self._env.config.max_joint_velocity)
+        self._motion_substeps += moving
+        if control_step:
+            self._ticks = 0
+            self._publish(self._env.observe())
+            if self._episode_over() and self._auto_reset:
+                self._start_episode()
 
     def _step(self) -> None:
         if self._episode_over():
@@ -134,6 +170,8 @@ class SimNode(Node):
                 throttle_duration_sec=WARN_THROTTLE_S,
             )
             return
+        if np.any(self._command != 0.0):
+            self._motion_substeps += self._substeps
         self._publish(self._env.step(self._command / self._env.config.max_joint_velocity))
         if self._episode_over() and self._auto_reset:
             self._start_episode()
@@ -142,7 +180,8 @@ class SimNode(Node):
 
     def _publish(self, obs: ReacherObservation) -> None:
         header = self._header(self._stamp_ns())
-        self._clock_pub.publish(ClockMsg(clock=header.stamp))
+        if self._mode == "lockstep":  # realtime runs on the node clock: there is no sim time to publish
+            self._clock_pub.publish(ClockMsg(clock=header.stamp))
         joints = self._joint_state(obs.joint_positions, obs.joint_velocities, header.stamp)
         image = rgb8_image(obs.image, Header(stamp=header.stamp, frame_id=topics.CAMERA_FRAME))
         self._last_observation = [(self._joints_pub, joints), (self._image_pub, image)]
@@ -155,6 +194,14 @@ class SimNode(Node):
         self._success_pub.publish(Bool(data=success))
         self._distance_pub.publish(Float64(data=self._env.finger_to_target_distance()))
         self._step_pub.publish(Int32(data=self._env.step_count))
+        self._motion_pub.publish(Float64(data=self.motion_steps))
+        distance = self._env.finger_to_target_distance()
+        self._status_pub.publish(
+            Float64MultiArray(
+                data=[float(self._episode), float(self._env.step_count), float(success), distance,
+                      self.motion_steps]
+            )
+        )
 
     def _republish_for_late_subscribers(self) -> None:
         """Lockstep waits for a command on the last observation: a subscriber that joined since gets it.
@@ -181,6 +228,10 @@ class SimNode(Node):
         )
 
     def _stamp_ns(self) -> int:
+        """lockstep: sim time (the episode's start plus its steps); realtime: the node clock now, as a
+        camera driver stamps its frames."""
+        if self._mode == "realtime":
+            return self.get_clock().now().nanoseconds
         return self._episode_start_ns + self._env.step_count * self._period_ns
 
     @staticmethod

@@ -17,8 +17,9 @@ class SimNodeConfig:
 
     mode: str = setting(
         "lockstep",
-        "lockstep: one control step per command received (planning costs no simulated time); realtime: "
-        "a wall-clock timer at the control rate applies the latest command.",
+        "lockstep: one control step per command received (planning costs no simulated time; stamps and "
+        "/clock in sim time); realtime: the physics runs on a wall-clock timer with whatever command is "
+        "in force, the camera streams every control period, stamps are the node clock's (no /clock).",
         choices=MODES,
     )
     episode_seed: int = setting(
@@ -29,6 +30,12 @@ class SimNodeConfig:
     )
     max_steps: int = setting(
         0, "Control steps per episode (0 = no limit); then commands are ignored.", low=0, high=2**31 - 1
+    )
+    max_motion_steps: int = setting(
+        0,
+        "realtime: an episode is over after this many control periods of commanded motion (a non-zero "
+        "command in force), so a slow planner gets the same motion budget as a lockstep run (0 = no limit).",
+        low=0, high=2**31 - 1,
     )
     end_on_success: bool = setting(
         False,

@@ -10,7 +10,9 @@ from ros2_vid2world.ros.parameters import declared_names, descriptor, dynamic_na
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "vid2world.yaml"
 DECLARED = dict(node_parameters())
-DYNAMIC = {"max_input_age", "imagined_period", "command_timeout"} | {name for name in DECLARED if name.startswith("planner.")}
+DYNAMIC = {"max_input_age", "imagined_period", "command_timeout"} | {
+    name for name in DECLARED if name.startswith("planner.")
+}
 
 
 def defaults(tmp_path, **changes):
