@@ -8,6 +8,7 @@ on_activate starts planning; on_deactivate sends one hold command and stops; on_
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 import numpy as np
@@ -84,6 +85,7 @@ class PlannerNode(LifecycleNode):
         self._inputs = LatestInputs()
         self._planner = self._worker = self._command_gate = self._command_builder = self._command_pub = None
         self._player_timer = None
+        self.planning_thread_left_running = False
         self._joint_order: JointOrder | None = None
         self._image_size: tuple[int, int] | None = None
         self._input_subscriptions: list = []
@@ -254,7 +256,10 @@ class PlannerNode(LifecycleNode):
         if self._worker is not None:
             self._worker.stop()
             if not self._worker.join(join_timeout):
-                self.get_logger().error("the planning thread did not stop; freeing the model anyway")
+                self.planning_thread_left_running = True
+                self.get_logger().warning(
+                    "the running decision is abandoned (it stops at its next model pass); freeing the model"
+                )
         for subscription in self._input_subscriptions:
             self.destroy_subscription(subscription)
         for publisher in self._lifecycle_publishers:
@@ -427,14 +432,14 @@ def main(args: list[str] | None = None) -> int:
     # A plain KeyboardInterrupt (not rclpy's handlers) leaves the context usable until the final hold
     # is sent in the finally block.
     init_with_interrupts(args)
-    node = None
+    node, code = None, 0
     try:
         node = PlannerNode()
         node.bring_up()
         rclpy.spin(node)
     except ParameterException as exc:  # e.g. `control_rate: 2` where 2.0 is needed: the user's to fix
         print(f"planner_node: error: bad parameter: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
@@ -442,7 +447,13 @@ def main(args: list[str] | None = None) -> int:
             node.shut_down()
             node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    if node is not None and node.planning_thread_left_running:
+        # The hold is out and acknowledged; a decision inside one long model pass must not hold up the
+        # exit, and interpreter shutdown under a running torch call would abort the process.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

@@ -380,7 +380,8 @@ class PlanningWorker:
             self._status.expected_latency_s = self._expected_latency
 
     def _note_cost(self, output) -> None:
-        if output.cost < self._best_cost - STALL_IMPROVEMENT * abs(self._best_cost):
+        margin = STALL_IMPROVEMENT * abs(self._best_cost)
+        if math.isinf(self._best_cost) or output.cost < self._best_cost - margin:
             self._best_cost = output.cost
             stalled = 0
         else:

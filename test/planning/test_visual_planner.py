@@ -130,3 +130,41 @@ def test_the_state_probe_term_scores_plans_when_weighted(folder):
     assert set(terms) == {"goal_latent", "state_probe_goal"} and min(terms["state_probe_goal"]) > 0
     planner.update_config(probe_weight=0.0)
     assert set(planner.plan().info["cost_terms"]) == {"goal_latent"}
+
+
+def test_a_committed_prefix_is_imagined_once_and_the_plan_starts_where_it_leaves_the_robot(folder):
+    planner = ready_planner(folder)
+    prefix = np.array([[0.5, -0.25], [1.0, 0.5]])
+    history, actions = planner._buffer.history()
+    extended, extended_actions = planner._after_prefix(history, actions, prefix)
+    # Room is left for the plan's own frames; the newest frames are the prefix's, in model space.
+    window, steps = folder.model.config.max_frames, planner.config.model_steps
+    assert extended.shape[1] <= window - steps and extended_actions.shape[1] == extended.shape[1] - 1
+    normalised = folder.action_normalization.normalize(torch.as_tensor(prefix, dtype=torch.float32))
+    torch.testing.assert_close(extended_actions[0, -2:], normalised)
+    assert not torch.equal(extended[0, -1], history[0, -1])  # the frame the prefix leads to, imagined
+    out = planner.plan(prefix=prefix, shift=2)
+    assert out.sequence.shape == (2, 2)
+
+
+def test_cancel_from_another_thread_abandons_the_decision(folder):
+    import threading
+
+    from ros2_vid2world.planning.errors import PlanCancelled
+
+    planner = ready_planner(folder, population=64, iterations=50)
+    timer = threading.Timer(0.2, planner.cancel)
+    timer.start()
+    with pytest.raises(PlanCancelled):
+        planner.plan()
+    timer.join()
+    planner.update_config(iterations=1)
+    assert planner.plan().action.shape == (2,)  # the next decision starts afresh
+
+
+def test_goal_distance_is_zero_at_the_goal_and_grows_away_from_it(folder):
+    planner = ready_planner(folder)
+    planner.observe(image(0), None)  # the goal image itself
+    assert planner.goal_distance() == pytest.approx(0.0, abs=1e-6)
+    planner.observe(image(5), None)
+    assert planner.goal_distance() > 0.01

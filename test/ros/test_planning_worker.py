@@ -11,7 +11,7 @@ from std_msgs.msg import Float64MultiArray
 from ros2_vid2world.planning.errors import PlanCancelled
 from ros2_vid2world.ros.commands import CommandBuilder, CommandGate
 from ros2_vid2world.ros.latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
-from ros2_vid2world.ros.planning_worker import PlanningWorker, WorkerOutputs
+from ros2_vid2world.ros.planning_worker import ExecutionSettings, PlanningWorker, WorkerOutputs
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Clock:
 class Rig:
     """A worker with a stand-in planner, fake clock, and every published message collected."""
 
-    def __init__(self, control_rate=0.0, plan_seconds=0.0, clock=None):
+    def __init__(self, control_rate=0.0, plan_seconds=0.0, clock=None, execution=None):
         self.planner = StandInPlanner(plan_seconds)
         self.inputs = LatestInputs()
         self.sent: list = []
@@ -117,19 +117,25 @@ class Rig:
         self.costs: list = []
         outputs = WorkerOutputs(self.gate, self.costs.append, lambda tiles: None, lambda: False)
         builder = CommandBuilder("float64_multi_array", ["a", "b"], [-1, -1], [1, 1], 0.1, "zero")
+        self.goal_reached: list = []
+        outputs = replace(outputs, publish_goal_reached=self.goal_reached.append)
         self.worker = PlanningWorker(
-            self.planner, self.inputs, builder, outputs, self.clock, self.logger, control_rate, 0.5, 0.0
+            self.planner, self.inputs, builder, outputs, self.clock, self.logger, control_rate, 0.5, 0.0,
+            execution=execution,
         )
         self.frames = 0
 
-    def feed(self, joints=(0.0, 0.0), frame_value=None):
+    def feed(self, joints=(0.0, 0.0), frame_value=None, stamp=0.0):
         self.frames += 1
         value = self.frames if frame_value is None else frame_value
-        self.inputs.put(FRAME, np.full((4, 4, 3), value, np.uint8), 0.0, self.clock())
-        self.inputs.put(JOINTS, np.asarray(joints, float), 0.0, self.clock())
+        self.inputs.put(FRAME, np.full((4, 4, 3), value, np.uint8), stamp, self.clock())
+        self.inputs.put(JOINTS, np.asarray(joints, float), stamp, self.clock())
 
     def goal(self, value=200):
         self.inputs.put(GOAL, np.full((4, 4, 3), value, np.uint8), 0.0, self.clock())
+
+    def values(self):
+        return [[round(v, 6) for v in msg.data] for msg in self.sent]
 
     def holds(self):
         return [msg for msg in self.sent if list(msg.data) == [0.0, 0.0]]
@@ -315,3 +321,104 @@ def test_the_thread_plans_on_the_newest_frame_and_skips_the_ones_it_could_not_us
     seen = [int(frame[0, 0, 0]) for frame, _ in rig.planner.observed]
     assert seen[-1] == 20 and len(seen) < 20 and seen == sorted(seen)
     assert rig.worker.status().state == "stopped"
+
+
+def hold_while_planning(steps=1, **settings):
+    return ExecutionSettings(
+        control_period=0.1, execution="hold_while_planning", execute_steps=steps, **settings
+    )
+
+
+def test_hold_while_planning_decides_only_on_a_frame_taken_after_the_plan_ran():
+    rig = Rig(execution=hold_while_planning())
+    rig.goal()
+    rig.feed(stamp=100.0)
+    rig.worker.step()
+    assert rig.values() == [[0.1, -0.1]]  # one action of the plan, from the moment it arrived
+    rig.clock.now = 100.05
+    rig.feed(stamp=100.05)  # taken while the action ran: it does not show where the arm ended
+    rig.worker.step()
+    assert rig.planner.calls.count("plan") == 1
+    rig.clock.now = 100.15
+    rig.worker.player.tick(rig.clock.now)
+    assert rig.values()[-1] == [0.0, 0.0]  # the plan is over: one hold while the planner thinks
+    rig.feed(stamp=100.15)
+    rig.worker.step()
+    assert rig.planner.calls.count("plan") == 2 and rig.values()[-1] == [0.2, -0.2]
+    assert rig.planner.observed[-1][1] == pytest.approx([0.1, -0.1])  # the action that ran
+    assert rig.planner.shifts[-1] == 1
+
+
+def test_continuous_imagines_the_committed_steps_first_and_starts_after_them():
+    rig = Rig(execution=ExecutionSettings(control_period=0.1, execution="continuous"))
+    rig.planner.plan_seconds = 0.0
+    rig.goal()
+    rig.feed(stamp=100.0)
+    rig.worker.step()  # plan 1: [0.1, -0.1], [0, 0] from 100.0
+    rig.worker._expected_latency = 0.15  # a decision is expected to take 1.5 periods
+    rig.clock.now = 100.02
+    rig.feed(stamp=100.02)
+    rig.worker.step()
+    # Both steps of plan 1 start within [frame - T/2, frame + latency): they run while it thinks.
+    np.testing.assert_allclose(rig.planner.prefixes[-1], [[0.1, -0.1], [0.0, 0.0]])
+    plan = rig.worker.player.plan
+    assert plan.start == pytest.approx(100.2) and rig.planner.shifts[-1] == 2
+
+
+def test_disable_during_a_slow_decision_publishes_nothing_it_planned():
+    rig = Rig(plan_seconds=0.5, clock=time.monotonic)
+    rig.goal()
+    rig.inputs.put(FRAME, np.full((4, 4, 3), 1, np.uint8), 0.0, time.monotonic())
+    rig.inputs.put(JOINTS, np.zeros(2), 0.0, time.monotonic())
+    rig.worker.start()
+    try:
+        assert wait_until(lambda: "plan" in rig.planner.calls)
+        rig.worker.interrupt()  # what ~/enable false does, besides its hold
+        rig.gate.close(None)
+        rig.gate.open()  # ~/enable true, at once
+        time.sleep(0.3)
+    finally:
+        rig.worker.stop()
+        assert rig.worker.join(5.0)
+    assert rig.sent == [], "a decision running across disable -> enable must not be published"
+
+
+def test_reaching_the_goal_holds_publishes_it_and_stops_deciding_until_a_reset():
+    rig = Rig(execution=ExecutionSettings(control_period=0.1, goal_tolerance=0.5))
+    rig.goal()
+    rig.feed()
+    rig.worker.step()
+    assert rig.goal_reached == [] and len(rig.sent) == 1
+    rig.planner.distance = 0.3
+    rig.feed()
+    rig.worker.step()
+    assert rig.goal_reached == [True] and rig.values()[-1] == [0.0, 0.0]
+    assert rig.worker.status().state == "goal_reached"
+    plans = rig.planner.calls.count("plan")
+    rig.feed()
+    rig.worker.step()
+    assert rig.planner.calls.count("plan") == plans
+    rig.worker.request_reset()
+    rig.planner.distance = 1.0
+    rig.feed()
+    rig.worker.step()
+    assert rig.goal_reached == [True, False] and rig.planner.calls.count("plan") == plans + 1
+
+
+def test_decisions_without_a_better_cost_are_counted_as_a_stall():
+    rig = Rig(execution=ExecutionSettings(control_period=0.1, stall_decisions=2))
+    rig.goal()
+    for _ in range(3):
+        rig.feed()
+        rig.worker.step()
+    assert rig.worker.status().stalled_decisions == 2
+    assert any("stalled" in line for line in rig.logger.lines)
+
+
+def wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
