@@ -133,3 +133,25 @@ def test_the_joint_rollout_is_a_choice_refused_with_the_onnx_backend(tmp_path):
         validate_changes({"planner.rollout": "parallel"}, defaults(tmp_path), window=8)
     with pytest.raises(ValueError, match="'joint' needs the torch backend"):
         validate_changes({"planner.rollout": "joint"}, defaults(tmp_path, backend="onnxruntime"), window=8)
+
+
+@pytest.mark.parametrize(
+    "command_type, hold_mode, action_space, refused",
+    [
+        ("float64_multi_array", "zero", "joint_velocity", False),
+        ("float64_multi_array", "current_position", "joint_velocity", True),
+        ("float64_multi_array", "zero", "joint_position", True),
+        ("float64_multi_array", "current_position", "joint_delta", False),
+        ("joint_trajectory", "zero", "joint_velocity", False),
+        ("joint_trajectory", "zero", "joint_delta", False),
+    ],
+)
+def test_a_model_whose_actions_the_command_type_cannot_carry_is_refused(
+    tmp_path, command_type, hold_mode, action_space, refused
+):
+    settings = read_settings(defaults(tmp_path, command_type=command_type, hold_mode=hold_mode))
+    if refused:
+        with pytest.raises(ValueError, match=f"the model's actions are {action_space}.*`hold_mode` must be"):
+            settings.check_expressible(action_space)
+    else:
+        settings.check_expressible(action_space)

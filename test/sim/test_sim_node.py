@@ -195,3 +195,38 @@ def test_a_bad_parameter_is_one_error_line_and_exit_code_2(tmp_path, parameters,
         assert node.output().strip().splitlines()[-1] == f"sim_node: error: {message}"
     finally:
         node.stop()
+
+
+def test_realtime_stamps_with_the_wall_clock_reports_commands_in_force_and_ends_on_the_motion_budget(
+    tmp_path,
+):
+    import time
+
+    parameters = {"image_size": SIZE, "mode": "realtime", "max_motion_steps": 5}
+    rig = Rig(tmp_path, parameters, "realtime_budget")
+    rig.subscribe()
+    in_force = rig.probe.collect(Float64, f"{SIM_NODE}/command_in_force", 10)
+    motion = rig.probe.collect(Float64, f"{SIM_NODE}/motion_steps", 10)
+    try:
+        rig.wait_for(rig.goals, 1, STARTUP_TIMEOUT_S)
+        assert rig.probe.spin_until(lambda: rig.commands.get_subscription_count() > 0)
+        rig.wait_for(rig.images, 1)
+        assert abs(stamp_s(rig.images[-1][1]) - time.time()) < 5.0  # a camera's stamp, not sim time
+        rig.send(1.0, 0.0)
+        rig.probe.spin_for(0.25)
+        rig.send(0.0, 0.0)  # the first command is replaced after ~0.25 s
+        assert rig.probe.spin_until(lambda: in_force)
+        assert 0.15 < in_force[0][1].data < 0.6, in_force
+        rig.probe.spin_for(0.3)
+        still = motion[-1][1].data
+        assert 1.0 < still < 5.0  # about 2.5 control periods of motion, counted while it was commanded
+        rig.send(2.0, 0.0)  # now moving until the budget of 5 periods is spent
+        assert rig.probe.spin_until(lambda: motion[-1][1].data >= 5.0 - 1e-6, 10.0)
+        spent = len(rig.joints)
+        rig.probe.spin_for(0.5)
+        positions = np.array([msg.position for _, msg in rig.joints[spent:]])
+        # The episode is over: the camera keeps streaming, the arm rests.
+        assert len(positions) >= 3 and np.ptp(positions[:, 0]) < 1e-9
+        assert rig.clock == []  # no sim time in real time
+    finally:
+        rig.close()
