@@ -184,6 +184,7 @@ class PlannerNode(LifecycleNode):
             imagined_period=settings.imagined_period,
             execution=execution,
             command_timeout=settings.command_timeout,
+            clock_name="sim time (/clock)" if self.get_parameter("use_sim_time").value else "wall clock",
         )
         # The plan's actions go out on the executor, one per control period, whatever a decision costs.
         steady = Clock(clock_type=ClockType.STEADY_TIME)

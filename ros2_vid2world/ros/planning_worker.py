@@ -117,7 +117,9 @@ class PlanningWorker:
         execution: ExecutionSettings | None = None,
         player: PlanPlayer | None = None,
         command_timeout: float = 1.0,
+        clock_name: str = "node clock",
     ):
+        self._clock_name = clock_name
         self._planner, self._inputs, self._builder, self._outputs = planner, inputs, builder, outputs
         self._gate = outputs.gate
         self._clock, self._logger = clock, logger
@@ -236,7 +238,7 @@ class PlanningWorker:
         snapshot = self._inputs.snapshot()
         frame, joints = snapshot.get(FRAME), snapshot.get(JOINTS)
         self._note_ages(frame, joints, now)
-        reason = unsafe_reason(frame, joints, now, self._max_input_age)
+        reason = unsafe_reason(frame, joints, now, self._max_input_age, self._clock_name)
         if reason is not None:
             self._stop_commanding("waiting" if self._status.decisions == 0 else "holding", reason)
             return

@@ -21,16 +21,28 @@ def input_age(sample: Sample, now: float) -> float:
     return age
 
 
-def unsafe_reason(frame: Sample | None, joints: Sample | None, now: float, max_age: float) -> str | None:
-    """Why the node must not command now (missing, stale or non-finite inputs), or None when it may."""
+# Stamps this far from the node's clock are not late: they come from another clock.
+CLOCK_MISMATCH_S = 1e5
+
+
+def unsafe_reason(
+    frame: Sample | None, joints: Sample | None, now: float, max_age: float, clock: str = "node clock"
+) -> str | None:
+    """Why the node must not command now (missing, stale or non-finite inputs), or None when it may.
+    clock: what the node's time is (sim time or wall time), to name a mismatch."""
     if frame is None:
         return "no camera image yet"
     if joints is None:
         return "no joint state yet"
     for name, sample in (("camera image", frame), ("joint state", joints)):
+        if sample.stamp > 0 and abs(now - sample.stamp) > CLOCK_MISMATCH_S:
+            return (
+                f"clock mismatch: the newest {name} is stamped {sample.stamp:.3f} s but the node's {clock} "
+                f"reads {now:.3f} s; run the publisher and this node on the same clock (use_sim_time)"
+            )
         age = input_age(sample, now)
         if age > max_age:
-            return f"newest {name} is {age:.2f} s old (max_input_age {max_age:g} s)"
+            return f"newest {name} is {age:.2f} s old (max_input_age {max_age:g} s, {clock})"
     if not np.all(np.isfinite(joints.value)):
         return "joint state contains NaN or inf"
     return None

@@ -49,3 +49,13 @@ def test_gate_close_always_holds_and_blocks_later_commands():
     gate.close("hold")
     assert not gate.send("late decision")
     assert sent == ["hold"] and not gate.is_open
+
+
+def test_a_stamp_from_another_clock_is_named_a_clock_mismatch():
+    from ros2_vid2world.ros.latest_inputs import Sample
+
+    frame = Sample(np.zeros((2, 2, 3), np.uint8), stamp=1.2, received=1.7e9, seq=1)
+    joints = Sample(np.zeros(2), stamp=1.2, received=1.7e9, seq=2)
+    reason = unsafe_reason(frame, joints, now=1.7e9, max_age=0.5, clock="wall clock")
+    assert reason.startswith("clock mismatch: the newest camera image is stamped 1.200 s")
+    assert "wall clock" in reason and "use_sim_time" in reason
