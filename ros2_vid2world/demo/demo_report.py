@@ -7,6 +7,7 @@ it completed, and says why it stopped.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from .demo_result import DemoResult
@@ -78,8 +79,29 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
             "action_dim": result.model.action_dim,
             "max_frames": result.model.max_frames,
         },
+        "realtime": realtime_figures(result),
         "limits": limits(result),
         "files": files or {},
+    }
+
+
+def realtime_figures(result: DemoResult) -> dict | None:
+    """In real time (the sim does not wait): how the learned planner's episodes ran on the clock."""
+    if not result.settings.realtime:
+        return None
+    records = result.episodes["learned"]
+    times = [r.time_to_success_s for r in records if r.time_to_success_s]
+    in_force = [r.longest_command_s for r in records if r.longest_command_s is not None]
+    motion = [r.motion_steps for r in records if r.success]
+    return {
+        "execution": result.settings.planner_node.execution,
+        "execute_steps": result.settings.planner_node.execute_steps,
+        "control_period_s": result.settings.control_period,
+        "motion_budget_steps": result.settings.max_steps,
+        "median_time_to_success_s": round(statistics.median(times), 3) if times else None,
+        "longest_command_in_force_s": round(max(in_force), 4) if in_force else None,
+        "decisions": sum(len(r.latencies_s) for r in records),
+        "median_motion_steps_to_success": statistics.median(motion) if motion else None,
     }
 
 
@@ -190,6 +212,17 @@ def markdown(report: dict) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"Success: {report['success_criterion']}.", f"Goal of each pair: {report['goals']}.", ""]
+    realtime = report.get("realtime")
+    if realtime:
+        lines += [
+            f"**Real time** (sim_node `mode: realtime`: the world moves on the wall clock while the planner "
+            f"thinks; execution `{realtime['execution']}`, {realtime['execute_steps']} action(s) per "
+            f"decision in hold_while_planning; budget: {realtime['motion_budget_steps']} control periods of commanded "
+            f"motion): median time to success {realtime['median_time_to_success_s']} s, "
+            f"{realtime['decisions']} decisions, the longest any command stayed in force at the robot "
+            f"{realtime['longest_command_in_force_s']} s (control period {realtime['control_period_s']} s).",
+            "",
+        ]
     lines += [f"- **{p}**: {where}" for p, where in report["policies"].items()]
     lines += ["", "## Episodes", "", "Steps to success (or the budget), final distance in cm.", ""]
     lines += ["| # | seed | elbow flip | learned | random | oracle |", "|---|---|---|---|---|---|"]
