@@ -217,8 +217,8 @@ def markdown(report: dict) -> str:
         lines += [
             f"**Real time** (sim_node `mode: realtime`: the world moves on the wall clock while the planner "
             f"thinks; execution `{realtime['execution']}`, {realtime['execute_steps']} action(s) per "
-            f"decision in hold_while_planning; budget: {realtime['motion_budget_steps']} control periods of commanded "
-            f"motion): median time to success {realtime['median_time_to_success_s']} s, "
+            f"decision in hold_while_planning; budget: {realtime['motion_budget_steps']} control periods "
+            f"of commanded motion): median time to success {realtime['median_time_to_success_s']} s, "
             f"{realtime['decisions']} decisions, the longest any command stayed in force at the robot "
             f"{realtime['longest_command_in_force_s']} s (control period {realtime['control_period_s']} s).",
             "",
