@@ -29,6 +29,7 @@ from trajectory_msgs.msg import JointTrajectory
 from ..image_messages import decode_compressed_image, decode_image, resize_rgb
 from .commands import CommandBuilder, CommandGate
 from .diagnostics import diagnostic_array
+from .execution_policy import ExecutionSettings
 from .imagined_tiles import rgb8_image
 from .interrupts import init_with_interrupts
 from .joint_order import JointOrder
@@ -36,7 +37,7 @@ from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
 from .node_config import PLANNER_PREFIX, planner_values, read_settings, validate_changes
 from .parameters import declare_parameters, declared_names, dynamic_names, parameter_values
 from .planner_loading import load_planner, model_window
-from .planning_worker import ExecutionSettings, PlanningWorker, WorkerOutputs
+from .planning_worker import PlanningWorker, WorkerOutputs
 
 NODE_NAME = "vid2world_planner"
 COMMAND_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)  # only the newest command matters

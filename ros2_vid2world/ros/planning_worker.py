@@ -6,11 +6,7 @@ one per control period (`PlanPlayer`), so the robot is commanded on time whateve
 Requests from other threads (reset, new planner settings) are staged and applied between decisions;
 `interrupt` abandons the running decision, and nothing planned before it is published after it.
 
-Execution modes: `hold_while_planning` decides on a frame taken after the last plan's actions ran
-(the robot stands still while the planner thinks) and plays `execute_steps` actions from the moment
-the plan arrives. `continuous` decides on every new frame while the current plan plays: the actions
-of the current plan that will run during the decision (by a running estimate of its duration) are a
-fixed prefix the planner imagines first, so the new plan starts where the robot will be.
+When to decide and where a plan starts depend on the execution mode (`execution_policy.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ import numpy as np
 from ..image_messages import resize_rgb
 from ..planning.errors import PlanCancelled
 from .commands import CommandBuilder, CommandGate
+from .execution_policy import ExecutionPolicy, ExecutionSettings
 from .imagined_tiles import tile_beside_goal
 from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs, Sample
 from .plan_player import PlanPlayer, TimedPlan
@@ -34,8 +31,6 @@ from .safety import input_age, unsafe_reason
 
 # With control_rate 0 the worker waits for frames; it still wakes this often to notice stale inputs.
 SAFETY_CHECK_PERIOD_S = 0.05
-# Times within this are the same time (sums of periods are not exact in floating point).
-TIME_TOLERANCE_S = 1e-4
 # A frame that came before the last plan had run is looked at again this often (not in a busy loop:
 # the executor thread must get the GIL to move the clock on).
 NOT_READY_RECHECK_S = 0.005
@@ -47,8 +42,6 @@ REPORTED_PLANNER_SETTINGS = (
     "denoise_steps",
     "guidance_scale",
 )
-# Weight of the newest decision in the running estimate of how long a decision takes.
-LATENCY_SMOOTHING = 0.3
 # A stall is a decision whose cost is no better than this fraction below the best so far.
 STALL_IMPROVEMENT = 1e-3
 
@@ -88,18 +81,6 @@ class WorkerOutputs:
     publish_latency: Callable[[float], None] = lambda seconds: None  # each decision's wall time
 
 
-@dataclass
-class ExecutionSettings:
-    """How plans run: the model's control period (seconds per model step), the mode, how many actions
-    a hold_while_planning plan plays, the goal tolerance (0 = off) and the stall count (0 = off)."""
-
-    control_period: float
-    execution: str = "continuous"
-    execute_steps: int = 1
-    goal_tolerance: float = 0.0
-    stall_decisions: int = 0
-
-
 class PlanningWorker:
     """Runs decisions at `control_rate` Hz (at most one per new camera frame), or once per new frame (0)."""
 
@@ -126,6 +107,7 @@ class PlanningWorker:
         self._control_rate = control_rate
         self._max_input_age, self._imagined_period = max_input_age, imagined_period
         self._execution = execution or ExecutionSettings(control_period=builder.period)
+        self._policy = ExecutionPolicy(self._execution)
         self.player = player or PlanPlayer(
             builder, self._gate, command_timeout, lambda: self._last_finite_joints
         )
@@ -139,8 +121,6 @@ class PlanningWorker:
         self._last_now: float | None = None
         self._used_frame_seq = 0
         self._last_frame_time: float | None = None
-        self._previous_plan: TimedPlan | None = None
-        self._expected_latency: float | None = None
         self._last_finite_joints: np.ndarray | None = None
         self._goal_key: tuple[int, int] | None = None
         self._goal_image: np.ndarray | None = None
@@ -247,21 +227,11 @@ class PlanningWorker:
             return
         if self._goal_reached or frame.seq == self._used_frame_seq:
             return  # nothing new to decide on
-        self._not_ready = not self._ready_for(frame, now)
+        self._not_ready = not self._policy.ready_for(frame_time(frame), now, self.player.plan is not None)
         if self._not_ready:
             return
         self._used_frame_seq = frame.seq
         self._decide(frame, joints)
-
-    def _ready_for(self, frame: Sample, now: float) -> bool:
-        """hold_while_planning: only once the last plan has run and the frame was taken after it."""
-        plan = self.player.plan
-        if self._execution.execution != "hold_while_planning" or self._previous_plan is None:
-            return True
-        end = self._previous_plan.end - TIME_TOLERANCE_S
-        if plan is not None and now < end:
-            return False
-        return frame_time(frame) >= end
 
     def _decide(self, frame: Sample, joints: Sample) -> None:
         with self._lock:
@@ -270,19 +240,19 @@ class PlanningWorker:
         if self._interrupted:
             # Coming back from a stop: the warm start and history describe a past that was interrupted.
             self._planner.reset()
-            self._previous_plan, self._last_frame_time, self._interrupted = None, None, False
+            self._policy.previous, self._last_frame_time, self._interrupted = None, None, False
         started = self._clock()
         try:
             self._planner.observe(frame.value, self._executed_action(taken))
             self._last_frame_time = taken
             if self._check_goal():
                 return
-            prefix, start_joints, start, shift = self._commitments(taken, joints.value)
+            committed = self._policy.commitments(taken, joints.value, self.player, self._period())
             output = self._planner.plan(
                 joints=joints.value,
                 decode=self._imagined_due(),
-                **({} if prefix is None else {"prefix": prefix}),
-                **({} if shift == 1 else {"shift": shift}),
+                **({} if committed.prefix is None else {"prefix": committed.prefix}),
+                **({} if committed.shift == 1 else {"shift": committed.shift}),
             )
             if not np.all(np.isfinite(output.action)):
                 raise ValueError(f"planner returned a non-finite action {output.action.tolist()}")
@@ -299,8 +269,11 @@ class PlanningWorker:
             if epoch != self._epoch:  # disabled, reset or stopped meanwhile: this plan is history
                 self._status.discarded_plans += 1
                 return
-        self._note_latency(arrived - started)
-        self._play(output, start_joints, arrived if start is None else start, arrived, epoch)
+        expected = self._policy.note_latency(arrived - started)
+        with self._lock:
+            self._status.expected_latency_s = expected
+        start = arrived if committed.start is None else committed.start
+        self._play(output, committed.start_joints, start, arrived, epoch)
         self._outputs.publish_cost(output.cost)
         self._outputs.publish_latency(output.latency_s)
         self._note_cost(output)
@@ -309,25 +282,8 @@ class PlanningWorker:
             self._outputs.publish_imagined(tile_beside_goal(goal, output.imagined))
             self._last_imagined = time.monotonic()
 
-    def _commitments(self, taken: float, joints: np.ndarray):
-        """(prefix actions or None, joint positions when the new plan starts, its start time or None for
-        "when it arrives", warm-start shift) for a decision on a frame taken at `taken`."""
-        period = self._period()
-        previous = self._previous_plan
-        if self._execution.execution == "hold_while_planning" or previous is None:
-            shift = len(previous.actions) if previous is not None else 1
-            return None, joints, None, max(1, shift)
-        latency = self._expected_latency or 0.0
-        prefix, position, prefix_end = self.player.remaining(taken, taken + latency)
-        start = max(taken + latency, prefix_end)
-        shift = max(1, round((start - previous.start) / period))
-        start_joints = position if position is not None else joints
-        return (prefix if len(prefix) else None), start_joints, start, shift
-
     def _play(self, output, start_joints, start: float, now: float, epoch: int) -> None:
-        sequence = np.asarray(output.sequence, dtype=np.float64)
-        if self._execution.execution == "hold_while_planning":
-            sequence = sequence[: self._execution.execute_steps]
+        sequence = self._policy.steps_to_play(np.asarray(output.sequence, dtype=np.float64))
         in_force = self.player.plan
         previous_action = None
         if in_force is not None:
@@ -340,7 +296,7 @@ class PlanningWorker:
             self._stop_commanding("holding", "no finite joint positions to build a trajectory from")
             return
         plan = TimedPlan(actions, positions, start, self._period(), epoch)
-        self._previous_plan = plan
+        self._policy.previous = plan
         self.player.play(plan, now)
         with self._lock:
             self._status.decisions += 1
@@ -372,14 +328,6 @@ class PlanningWorker:
         self._outputs.publish_goal_reached(True)
         self._logger.info(f"goal reached: distance {distance:.4g} <= goal_tolerance {tolerance:g}")
         return True
-
-    def _note_latency(self, seconds: float) -> None:
-        if self._expected_latency is None:
-            self._expected_latency = seconds
-        else:
-            self._expected_latency += LATENCY_SMOOTHING * (seconds - self._expected_latency)
-        with self._lock:
-            self._status.expected_latency_s = self._expected_latency
 
     def _note_cost(self, output) -> None:
         margin = STALL_IMPROVEMENT * abs(self._best_cost)
@@ -443,7 +391,7 @@ class PlanningWorker:
                 self._status.planner_config = self._planner_settings()
         if reset:
             self._planner.reset()
-            self._previous_plan, self._last_frame_time = None, None
+            self._policy.previous, self._last_frame_time = None, None
             self._interrupted = False
             self._clear_goal_reached()
             self._logger.info("reset: warm start and history dropped")

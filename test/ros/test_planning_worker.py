@@ -10,8 +10,9 @@ from std_msgs.msg import Float64MultiArray
 
 from ros2_vid2world.planning.errors import PlanCancelled
 from ros2_vid2world.ros.commands import CommandBuilder, CommandGate
+from ros2_vid2world.ros.execution_policy import ExecutionSettings
 from ros2_vid2world.ros.latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs
-from ros2_vid2world.ros.planning_worker import ExecutionSettings, PlanningWorker, WorkerOutputs
+from ros2_vid2world.ros.planning_worker import PlanningWorker, WorkerOutputs
 
 
 @dataclass
@@ -355,7 +356,7 @@ def test_continuous_imagines_the_committed_steps_first_and_starts_after_them():
     rig.goal()
     rig.feed(stamp=100.0)
     rig.worker.step()  # plan 1: [0.1, -0.1], [0, 0] from 100.0
-    rig.worker._expected_latency = 0.15  # a decision is expected to take 1.5 periods
+    rig.worker._policy.expected_latency = 0.15  # a decision is expected to take 1.5 periods
     rig.clock.now = 100.02
     rig.feed(stamp=100.02)
     rig.worker.step()
