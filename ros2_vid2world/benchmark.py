@@ -14,26 +14,39 @@ from torch.utils.flop_counter import FlopCounterMode
 from .planning.backends import make_imagination_engine
 from .planning.imagination import ImaginationEngine
 from .planning.onnx_engine import OrtImaginationEngine
-from .planning.visual_planner import PlannerConfig, VisualPlanner
+from .planning.planner_config import PlannerConfig
+from .planning.visual_planner import VisualPlanner
+from .settings import check_settings, defaults, same_rules_as, setting
 from .world_model import causalize
 from .world_model.folder import WorldModelFolder
 from .world_model.noise_schedule import make_scheduler
 from .world_model.presets import PATCH_SIZES, base_unet_from_preset
 from .world_model.sampler import AutoregressiveSampler, SamplerConfig
 
+# The decision the benchmark times is the planner node's default one.
+PLANNER = defaults(PlannerConfig)
+
 
 @dataclass(frozen=True)
 class BenchSettings:
-    """The decision the benchmark times: history frames, candidates, horizon, denoising steps, CEM rounds."""
+    """The decision the benchmark times: history frames, candidates, horizon, denoising steps, CEM rounds
+    (the planner's settings, with its defaults), and how often each timing is repeated."""
 
-    history_frames: int = 4
-    horizon: int = 4
-    candidates: int = 64
-    denoise_steps: int = 3
-    guidance_scale: float = 2.5
-    iterations: int = 3
-    elites: int = 8
-    repeats: int = 3
+    history_frames: int = same_rules_as(PlannerConfig, "history_frames", PLANNER["history_frames"])
+    horizon: int = same_rules_as(
+        PlannerConfig, "horizon", PLANNER["horizon"], "Imagined frames per candidate."
+    )
+    candidates: int = same_rules_as(PlannerConfig, "population", PLANNER["population"])
+    denoise_steps: int = same_rules_as(PlannerConfig, "denoise_steps", PLANNER["denoise_steps"])
+    guidance_scale: float = same_rules_as(PlannerConfig, "guidance_scale", PLANNER["guidance_scale"])
+    iterations: int = same_rules_as(PlannerConfig, "iterations", PLANNER["iterations"])
+    elites: int = same_rules_as(PlannerConfig, "elites", PLANNER["elites"])
+    repeats: int = setting(3, "Timed repeats of each measurement; the best is taken.", low=1)
+
+    def __post_init__(self):
+        check_settings(self)
+        if self.elites > self.candidates:
+            raise ValueError(f"`elites` must be <= `candidates`. Got {self.elites} > {self.candidates}.")
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:

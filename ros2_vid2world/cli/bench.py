@@ -6,8 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
+from ..benchmark import BenchSettings
+from ..settings import declared_settings
 from ..world_model.presets import BASE_PRESETS
+from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
+
+# The options named as before the settings were declared once.
+BENCH_FLAGS = {"history_frames": "history", "denoise_steps": "steps"}
 
 ROWS = (
     ("naive_frames_per_s", "full-window sampler", "frames/s"),
@@ -47,40 +53,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--preset", choices=sorted(BASE_PRESETS), default="tiny", help="random-init architecture"
     )
     source.add_argument("--model", type=Path, help="a world-model folder instead of a preset")
-    parser.add_argument("--candidates", type=int, default=64, help="CEM population (default 64)")
-    parser.add_argument("--elites", type=int, default=8, help="CEM elites (default 8, at most --candidates)")
-    parser.add_argument("--iterations", type=int, default=3, help="CEM iterations (default 3)")
-    parser.add_argument("--history", type=int, default=4, help="history frames (default 4)")
-    parser.add_argument("--horizon", type=int, default=4, help="imagined frames per candidate (default 4)")
-    parser.add_argument("--steps", type=int, default=3, help="denoising steps per frame (default 3)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats, best taken (default 3)")
-    parser.add_argument(
-        "--guidance-scale", type=float, default=2.5, help="causal action guidance (1 = off: one pass)"
-    )
+    add_setting_options(parser, BenchSettings, flags=BENCH_FLAGS)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import BenchSettings, bench_folder, run_benchmark
+    from ..benchmark import bench_folder, run_benchmark
     from ..world_model.folder import WorldModelFolder
 
-    for name in ("candidates", "elites", "iterations", "history", "horizon", "steps", "repeats"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name} must be >= 1. Got {getattr(args, name)}.")
+    settings = from_args(BenchSettings, args, [d.name for d in declared_settings(BenchSettings)], BENCH_FLAGS)
     set_torch_threads(args.threads)
     folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
-    settings = BenchSettings(
-        history_frames=args.history,
-        horizon=args.horizon,
-        candidates=args.candidates,
-        elites=args.elites,
-        iterations=args.iterations,
-        denoise_steps=args.steps,
-        guidance_scale=args.guidance_scale,
-        repeats=args.repeats,
-    )
     results = run_benchmark(folder, settings)
     results["model"] = str(args.model) if args.model else f"preset:{args.preset}"
     if args.json:

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..sim.reacher_config import ReacherConfig
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -20,7 +22,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, required=True, help="control steps per episode")
     parser.add_argument("--out", type=Path, required=True, help="rosbag2 folder to write")
     parser.add_argument("--storage", choices=("sqlite3", "mcap"), default="sqlite3")
-    parser.add_argument("--size", type=int, default=64, help="camera image side in pixels (default: 64)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=ReacherConfig.image_size,
+        help="camera image side in pixels (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes and commands")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -31,8 +38,6 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..sim.collect import collect
-    from ..sim.reacher_env import ReacherConfig
-
     config = ReacherConfig(image_size=args.size, seed=args.seed)
     # Checked before the progress bar appears; collect() checks again.
     if args.episodes < 1 or args.steps < 1:

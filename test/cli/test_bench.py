@@ -52,4 +52,6 @@ def test_bench_json_has_every_figure_and_the_engine_matches_the_full_window_samp
 
 def test_bench_refuses_a_zero_count_in_one_line(capsys):
     assert main(["bench", "--candidates", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "vid2world bench: error: --candidates must be >= 1. Got 0."
+    # The planner's own rule for its population (one candidate is always the current mean).
+    expected = "vid2world bench: error: --candidates must be an integer >= 2. Got 0."
+    assert capsys.readouterr().err.strip() == expected
