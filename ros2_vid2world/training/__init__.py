@@ -4,13 +4,9 @@ Names are imported on first use, so the torch-free settings (`train_config`, `pr
 can build a CLI without importing torch.
 """
 
-import importlib
+from ..lazy_exports import lazy_getattr
 
 _EXPORTS = {"TrainConfig": ".train_config", "export_latest": ".trainer", "train": ".trainer"}
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

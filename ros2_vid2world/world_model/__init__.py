@@ -4,7 +4,7 @@ Names are imported on first use, so the torch-free settings (`world_model.sample
 `world_model.action_normalization`) can be read without importing torch.
 """
 
-import importlib
+from ..lazy_exports import lazy_getattr
 
 _EXPORTS = {
     "CausalTemporalConv": ".causal_conv",
@@ -16,8 +16,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
