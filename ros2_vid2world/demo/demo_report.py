@@ -18,7 +18,15 @@ from .success_plot import write_plot
 
 CRITERION = (
     "the dm_control reacher criterion: fingertip-to-target distance <= target radius + fingertip radius "
-    "({radius}), reached within {steps} control steps of {period} s; an episode ends at its first success"
+    "({radius}), reached within {steps} control {unit} of {period} s; an episode ends at its first success"
+)
+# What the step budget counts: the lockstep sim's steps, or the realtime sim's periods of motion.
+BUDGET_UNIT = {False: "steps", True: "periods of commanded motion (the world keeps running while the "
+               "planner thinks)"}
+REALTIME_LEARNED = (
+    "planner_node with the learned model, driving sim_node over ROS 2 in real time (the sim's physics "
+    "runs on the wall clock whatever the planner does; the planner plays its plans one action per "
+    "control period)"
 )
 WHERE = {
     "learned": "planner_node with the learned model, driving sim_node over ROS 2 (lockstep: the sim waits "
@@ -66,10 +74,15 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
             for i in range(attempted)
         ],
         "success_criterion": CRITERION.format(
-            radius=radius, steps=settings.max_steps, period=settings.control_period
+            radius=radius, steps=settings.max_steps, period=settings.control_period,
+            unit=BUDGET_UNIT[settings.realtime],
         ),
         "goals": GOALS[settings.goal_source].format(steps=settings.goal_steps),
-        "policies": {p: WHERE[p] if result.ran[p] else "not run" for p in POLICIES},
+        "policies": {
+            p: (REALTIME_LEARNED if settings.realtime and p == "learned" else WHERE[p])
+            if result.ran[p] else "not run"
+            for p in POLICIES
+        },
         "decision_latency": {p: result.latency(p) for p in POLICIES},
         "timings_s": {k: round(v, 2) for k, v in result.timings_s.items()},
         "settings": settings.as_dict(),

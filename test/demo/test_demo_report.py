@@ -136,3 +136,25 @@ def test_wilson_interval():
     low, high = wilson_interval(46, 50)  # DINO-WM's 0.92 over 50 pairs
     assert low == pytest.approx(0.8116, abs=1e-3) and high == pytest.approx(0.9685, abs=1e-3)
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+
+
+def test_a_realtime_run_reports_time_to_success_and_the_longest_command_in_force(tmp_path):
+    settings = DemoSettings.from_config(
+        SHIPPED_CONFIG, model_path=tmp_path, out=tmp_path / "out", episodes=2, max_steps=5, realtime=True,
+        planner_overrides={"execution": "continuous"}, run_random=False, run_oracle=False,
+    )
+    demo = DemoResult(settings, ModelInfo(tmp_path, 2, (32, 32), 6), status="complete", success_radius_m=0.06)
+    first, second = record("learned", 0, 3, 3), record("learned", 1, None, 5)
+    first.time_to_success_s, first.motion_steps, first.longest_command_s = 7.5, 3.2, 0.12
+    second.motion_steps, second.longest_command_s = 5.0, 0.14
+    demo.episodes["learned"] = [first, second]
+    demo.ran["learned"] = True
+    report = write_report(demo, tmp_path / "out")
+    figures = report["realtime"]
+    assert figures["execution"] == "continuous" and figures["longest_command_in_force_s"] == 0.14
+    assert figures["median_time_to_success_s"] == 7.5 and figures["decisions"] == 8
+    assert "periods of commanded motion" in report["success_criterion"]
+    assert "in real time" in report["policies"]["learned"]
+    assert report["episodes"][0]["learned"]["longest_command_s"] == 0.12
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "**Real time**" in text and "median time to success 7.5 s" in text
