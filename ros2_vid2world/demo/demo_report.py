@@ -272,6 +272,8 @@ def write_report(result: DemoResult, out: Path) -> dict:
     gifs = []
     for policy in POLICIES:
         for record in result.episodes[policy]:
+            if not record.frames:
+                continue  # nothing was recorded frame by frame (a real-time run)
             name = f"gifs/{policy}_{record.index + 1:02d}.gif"
             write_episode_gif(record, out / name)
             gifs.append(name)
