@@ -17,11 +17,20 @@ def _format(value) -> str:
 
 
 def diagnostic_array(
-    name: str, lifecycle_state: str, status: WorkerStatus | None, dropped_messages: int, stamp
+    name: str,
+    lifecycle_state: str,
+    status: WorkerStatus | None,
+    dropped_messages: int,
+    stamp,
+    camera_frames: int = 0,
 ) -> DiagnosticArray:
     """OK while commanding; WARN while waiting, holding, disabled or not active; ERROR after a planner
     failure. Values: lifecycle state, plan latency, input ages, best cost, counters, planner settings."""
-    values = {"lifecycle_state": lifecycle_state, "dropped_messages": dropped_messages}
+    values = {
+        "lifecycle_state": lifecycle_state,
+        "dropped_messages": dropped_messages,
+        "camera_frames_received": camera_frames,
+    }
     if lifecycle_state != "active" or status is None:
         level, message = DiagnosticStatus.WARN, f"lifecycle state {lifecycle_state}"
     else:
@@ -29,6 +38,9 @@ def diagnostic_array(
             status.state, DiagnosticStatus.WARN
         )
         message = status.message or status.state
+        if status.stalled and level == DiagnosticStatus.OK:
+            level = DiagnosticStatus.WARN
+            message = f"stalled: no better cost for {status.stalled_decisions} decisions"
     if status is not None:
         values.update(
             state=status.state,
@@ -40,6 +52,11 @@ def diagnostic_array(
             holds=status.holds,
             planner_failures=status.planner_failures,
             time_jumps=status.time_jumps,
+            discarded_plans=status.discarded_plans,
+            expected_latency_s=status.expected_latency_s,
+            goal_distance=status.goal_distance,
+            stalled_decisions=status.stalled_decisions,
+            longest_command_s=status.longest_command_s,
             **{f"planner.{key}": value for key, value in status.planner_config.items()},
         )
     diagnostic = DiagnosticStatus(

@@ -94,6 +94,7 @@ class PlannerNode(LifecycleNode):
         self._active = False
         self._enabled = True
         self._dropped = 0
+        self._camera_frames = 0  # every camera message the node took, for /diagnostics
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         # A steady-clock timer keeps diagnostics coming while simulated time is paused.
         self.create_timer(
@@ -297,10 +298,12 @@ class PlannerNode(LifecycleNode):
             self._input_subscriptions.append(self.create_subscription(*args))
 
     def _on_image(self, msg: Image) -> None:
+        self._camera_frames += 1
         if self._active:  # decoding costs CPU; frames are useless until planning starts
             self._put_image(FRAME, msg, decode_image)
 
     def _on_compressed_image(self, msg: CompressedImage) -> None:
+        self._camera_frames += 1
         if self._active:
             self._put_image(FRAME, msg, decode_compressed_image)
 
@@ -419,7 +422,12 @@ class PlannerNode(LifecycleNode):
         status = None if self._worker is None else self._worker.status()
         self._diagnostics_pub.publish(
             diagnostic_array(
-                self.get_fully_qualified_name(), state, status, self._dropped, self._header().stamp
+                self.get_fully_qualified_name(),
+                state,
+                status,
+                self._dropped,
+                self._header().stamp,
+                camera_frames=self._camera_frames,
             )
         )
 

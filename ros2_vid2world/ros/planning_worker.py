@@ -63,6 +63,7 @@ class WorkerStatus:
     best_cost: float | None = None
     goal_distance: float | None = None
     stalled_decisions: int = 0
+    stalled: bool = False  # stalled_decisions reached the stall_decisions setting
     image_age_s: float | None = None
     joints_age_s: float | None = None
     longest_command_s: float = 0.0
@@ -336,9 +337,10 @@ class PlanningWorker:
             stalled = 0
         else:
             stalled = self._status.stalled_decisions + 1
+        limit = self._execution.stall_decisions
         with self._lock:
             self._status.stalled_decisions = stalled
-        limit = self._execution.stall_decisions
+            self._status.stalled = bool(limit) and stalled >= limit
         if limit and stalled == limit:
             self._logger.warning(f"stalled: no cost improvement over {limit} decisions")
 
