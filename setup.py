@@ -31,7 +31,7 @@ def _data_files() -> list[tuple[str, list[str]]]:
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (SHARE, ["package.xml"]),
         (os.path.join(SHARE, "launch"), sorted(glob("launch/*launch.py"))),
-        (os.path.join(SHARE, "config"), sorted(glob("config/*.yaml"))),
+        (os.path.join(SHARE, "config"), sorted(glob("config/*.yaml") + glob("config/*.xml"))),
         *_tree_data_files("models"),
     ]
     # An empty file list would still create an empty folder in share/.
