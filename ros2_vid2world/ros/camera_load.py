@@ -118,7 +118,13 @@ def measure(model: Path, config: Path, seconds: float, size: tuple[int, int], ra
                 publish_frame()
                 next_frame += 1.0 / rate
             executor.spin_once(timeout_sec=max(0.0, min(next_frame - time.monotonic(), 0.01)))
-        executor.spin_once(timeout_sec=1.5)  # one more diagnostics message
+        # One more diagnostics message, the camera still running (a pause would be a hold of its own).
+        seen, wait_until = len(diagnostics), time.monotonic() + 3.0
+        while len(diagnostics) == seen and time.monotonic() < wait_until:
+            if time.monotonic() >= next_frame:
+                publish_frame()
+                next_frame += 1.0 / rate
+            executor.spin_once(timeout_sec=0.01)
         end = diagnostics[-1]
         end_rss = resident_mb(node_process.pid)
     finally:
