@@ -107,13 +107,13 @@ class DemoSettings:
         if not isinstance(goal_steps, int) or isinstance(goal_steps, bool) or goal_steps < 1:
             raise ValueError(f"--goal-steps must be an integer >= 1. Got {goal_steps!r}.")
         try:  # every value of the file, checked by the nodes' own declarations
-            robot, sim_node, planner_node = self.robot, self.sim_node, self.planner_node
+            sim_node = self.sim_node
+            self.robot, self.planner_node  # noqa: B018 - built to be checked
         except ValueError as exc:
             raise ValueError(f"--config {str(self.config_path)!r}: {exc}") from None
         wanted = "realtime" if self.realtime else "lockstep"
         if sim_node.mode != wanted:
             raise ValueError(f"--config: this demo needs the sim in {wanted} mode. Got {sim_node.mode!r}.")
-        del robot, planner_node
 
     @classmethod
     def from_config(

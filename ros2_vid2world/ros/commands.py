@@ -57,15 +57,6 @@ class CommandBuilder:
             self.limits = tuple(np.asarray(bound, dtype=np.float64) for bound in joint_position_limits)
         self.max_change = None if max_action_change is None else np.asarray(max_action_change, np.float64)
 
-    @property
-    def needs_joints(self) -> bool:
-        """True when commands depend on the joint positions (targets from deltas, limits, trajectories)."""
-        return (
-            self.command_type == "joint_trajectory"
-            or self.action_space == "joint_delta"
-            or (self.limits is not None and self.action_space == "joint_velocity")
-        )
-
     def clamp(self, values: np.ndarray) -> np.ndarray:
         return np.clip(np.asarray(values, dtype=np.float64), self.low, self.high)
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..planning.planner_config import PlannerConfig
+from ..settings import defaults
+from .node_config import NodeConfig
 from .plan_player import PlanPlayer, TimedPlan
+
+# Defaults are the node's parameters' (declared once there).
+NODE, PLANNER = defaults(NodeConfig), defaults(PlannerConfig)
 
 # Weight of the newest decision in the running estimate of how long a decision takes.
 LATENCY_SMOOTHING = 0.3
@@ -27,10 +33,10 @@ class ExecutionSettings:
     a hold_while_planning plan plays, the goal tolerance (0 = off) and the stall count (0 = off)."""
 
     control_period: float
-    execution: str = "continuous"
-    execute_steps: int = 1
-    goal_tolerance: float = 0.0
-    stall_decisions: int = 0
+    execution: str = NODE["execution"]
+    execute_steps: int = NODE["execute_steps"]
+    goal_tolerance: float = PLANNER["goal_tolerance"]
+    stall_decisions: int = NODE["stall_decisions"]
 
 
 @dataclass(frozen=True)

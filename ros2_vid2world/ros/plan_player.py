@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+from builtin_interfaces.msg import Time
 
 from .commands import CommandBuilder, CommandGate
 
@@ -166,8 +167,6 @@ class PlanPlayer:
         self._in_force_since = now if command else None
 
 
-def _stamp(seconds: float):
-    from builtin_interfaces.msg import Time
-
+def _stamp(seconds: float) -> Time:
     nanoseconds = max(0, round(seconds * 1e9))
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)

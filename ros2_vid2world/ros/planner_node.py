@@ -388,10 +388,11 @@ class PlannerNode(LifecycleNode):
             return  # read at the next configure
         changes = {parameter.name: parameter.value for parameter in parameters}
         planner_changes = planner_values(changes)
+        dynamic = dynamic_names()
         node_changes = {
             name: value
             for name, value in changes.items()
-            if name in dynamic_names() and not name.startswith(PLANNER_PREFIX)
+            if name in dynamic and not name.startswith(PLANNER_PREFIX)
         }
         if planner_changes or node_changes:
             self._worker.stage_settings(planner_changes, **node_changes)

@@ -23,7 +23,7 @@ import numpy as np
 from ..image_messages import resize_rgb
 from ..planning.errors import PlanCancelled
 from .commands import CommandBuilder, CommandGate
-from .execution_policy import ExecutionPolicy, ExecutionSettings
+from .execution_policy import NODE, ExecutionPolicy, ExecutionSettings
 from .imagined_tiles import tile_beside_goal
 from .latest_inputs import FRAME, GOAL, GOAL_JOINTS, JOINTS, LatestInputs, Sample
 from .plan_player import PlanPlayer, TimedPlan
@@ -98,7 +98,7 @@ class PlanningWorker:
         imagined_period: float,
         execution: ExecutionSettings | None = None,
         player: PlanPlayer | None = None,
-        command_timeout: float = 1.0,
+        command_timeout: float = NODE["command_timeout"],
         clock_name: str = "node clock",
     ):
         self._clock_name = clock_name
@@ -397,11 +397,6 @@ class PlanningWorker:
             self._interrupted = False
             self._clear_goal_reached()
             self._logger.info("reset: warm start and history dropped")
-
-    def clear_goal_reached(self) -> None:
-        """A new episode (enable): decide again even if the goal was reached."""
-        with self._lock:
-            self._reset_requested = True
 
     def _clear_goal_reached(self) -> None:
         if self._goal_reached:

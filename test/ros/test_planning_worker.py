@@ -122,7 +122,8 @@ class Rig:
         outputs = replace(outputs, publish_goal_reached=self.goal_reached.append)
         self.worker = PlanningWorker(
             self.planner, self.inputs, builder, outputs, self.clock, self.logger, control_rate, 0.5, 0.0,
-            execution=execution,
+            # Decide on every new frame: the clock of these tests stands still between frames.
+            execution=execution or ExecutionSettings(control_period=0.1, execution="continuous"),
         )
         self.frames = 0
 
@@ -385,7 +386,7 @@ def test_disable_during_a_slow_decision_publishes_nothing_it_planned():
 
 
 def test_reaching_the_goal_holds_publishes_it_and_stops_deciding_until_a_reset():
-    rig = Rig(execution=ExecutionSettings(control_period=0.1, goal_tolerance=0.5))
+    rig = Rig(execution=ExecutionSettings(control_period=0.1, execution="continuous", goal_tolerance=0.5))
     rig.goal()
     rig.feed()
     rig.worker.step()
@@ -407,7 +408,7 @@ def test_reaching_the_goal_holds_publishes_it_and_stops_deciding_until_a_reset()
 
 
 def test_decisions_without_a_better_cost_are_counted_as_a_stall():
-    rig = Rig(execution=ExecutionSettings(control_period=0.1, stall_decisions=2))
+    rig = Rig(execution=ExecutionSettings(control_period=0.1, execution="continuous", stall_decisions=2))
     rig.goal()
     for _ in range(3):
         rig.feed()
