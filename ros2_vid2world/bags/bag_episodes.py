@@ -21,6 +21,7 @@ from .action_space_inference import infer_action_space
 from .bag_reading import BagFile
 from .episode_plan import BagPlan, plan_episodes
 from .frame_pairing import NS, median_period_ns
+from .message_types import MessageTypes
 from .recorded_streams import RecordedStreams, read_streams
 from .topic_values import TRAJECTORY_FIELDS, decode_frame
 
@@ -38,6 +39,7 @@ class EpisodeOptions:
     max_gap_s: float | None = None  # longest pause inside an episode; None: 5 camera periods
     trajectory_field: str = "positions"  # which JointTrajectory point field is the action
     action_space: str | None = None  # None: from the message type, or the joints' motion
+    message_types: MessageTypes = MessageTypes()  # definitions for bags that store none
 
     def __post_init__(self):
         if not self.image_topic:
@@ -120,7 +122,10 @@ class PlannedBags:
         )
 
     def sources(self) -> list[dict]:
-        return [plan.summary(found.storage) for found, plan in zip(self.streams, self.plans, strict=True)]
+        return [
+            plan.summary(found.storage, found.definitions)
+            for found, plan in zip(self.streams, self.plans, strict=True)
+        ]
 
     def pairing(self) -> dict:
         return {
@@ -139,7 +144,7 @@ def plan_bags(bags: list[str | os.PathLike], options: EpisodeOptions, progress: 
     streams: list[RecordedStreams] = []
     joint_names = None
     for path in bags:
-        with BagFile(path) as bag:
+        with BagFile(path, options.message_types) as bag:
             found = read_streams(
                 bag,
                 options.image_topic,
@@ -172,7 +177,7 @@ def decode_episodes(planned: PlannedBags, sink: EpisodeSink, progress: bool = Fa
     """Pass 2: decode the planned frames of every bag and hand each episode to `sink`; returns (H, W)."""
     size = planned.options.size
     for found, plan in zip(planned.streams, planned.plans, strict=True):
-        with BagFile(found.path) as bag:
+        with BagFile(found.path, planned.options.message_types) as bag:
             size = _decode_bag(bag, found, plan, sink, size, planned.options.size is not None, progress)
     return size
 

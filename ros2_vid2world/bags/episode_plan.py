@@ -39,10 +39,11 @@ class BagPlan:
     unpaired_frames: int = 0  # camera frames with no joint state or action within tolerance
     short_episodes: int = 0  # runs of fewer than 2 frames, dropped
 
-    def summary(self, storage: str) -> dict:
+    def summary(self, storage: str, definitions: str) -> dict:
         return {
             "path": self.path,
             "storage": storage,
+            "message_definitions": definitions,
             "camera_messages": self.camera_messages,
             "unpaired_frames": self.unpaired_frames,
             "short_episodes_dropped": self.short_episodes,

@@ -51,6 +51,7 @@ class RecordedStreams:
     actions: Stream | None
     joint_names: list[str] = field(default_factory=list)
     camera_delay_ns: int = 0
+    definitions: str = "stored in the bag"  # or the release whose standard messages read it
 
 
 def read_streams(
@@ -136,6 +137,7 @@ def read_streams(
         actions=actions,
         joint_names=names or [],
         camera_delay_ns=delay,
+        definitions=bag.definitions,
     )
 
 

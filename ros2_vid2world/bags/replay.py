@@ -85,7 +85,10 @@ class ReplaySummary:
 
 def replayed_connections(bag: BagFile, config: ReplayConfig) -> list:
     """The bag's connections to publish; ValueError for a --topics entry missing from the bag or an
-    unimportable message type (checked before anything is published)."""
+    unimportable message type (checked before anything is published).
+
+    Without --topics, channels that cannot be published as messages here (service events, split events,
+    types whose package is not installed) are skipped with a line on stderr, never fatal."""
     topics = bag.topics()
     for topic in config.topics:
         if topic not in topics:
@@ -95,11 +98,30 @@ def replayed_connections(bag: BagFile, config: ReplayConfig) -> list:
             )
     chosen = set(config.topics) or {t for t in topics if not (t == "/clock" and config.clock_rate_hz > 0)}
     connections = [c for c in bag.reader.connections if c.topic in chosen]
-    if not connections:
-        raise ValueError(f"bag {str(bag.path)!r}: no topic to replay.")
-    for connection in connections:
-        message_class(connection.msgtype)
-    return connections
+    unpublishable = {c.topic: _why_unpublishable(c.msgtype) for c in connections}
+    if config.topics:
+        for connection in connections:
+            message_class(connection.msgtype)  # the reason, as an error
+        return connections
+    kept = [c for c in connections if unpublishable[c.topic] is None]
+    if not kept:
+        reasons = "; ".join(f"{topic}: {why}" for topic, why in unpublishable.items() if why)
+        raise ValueError(f"bag {str(bag.path)!r}: no topic to replay. {reasons}".rstrip(". ") + ".")
+    for topic, why in unpublishable.items():
+        if why:
+            print(f"replay: skipping {topic}: {why}", file=sys.stderr, flush=True)
+    return kept
+
+
+def _why_unpublishable(msgtype: str) -> str | None:
+    """None for a message type this Python can publish, else why not."""
+    if "/srv/" in msgtype or "/action/" in msgtype:
+        return f"{msgtype} is a service or action event, not a message type"
+    try:
+        message_class(msgtype)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 class BagPlayer:
@@ -138,7 +160,7 @@ class BagPlayer:
             time.sleep(0.05)
 
     def run(self) -> ReplaySummary:
-        start_ns = self.bag.reader.start_time
+        start_ns = self.bag.start_time
         loop = 0
         while True:
             loop += 1

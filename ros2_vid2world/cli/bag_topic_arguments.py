@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..choices import ACTION_SPACES
 
@@ -41,6 +42,33 @@ def add_bag_topic_arguments(parser: argparse.ArgumentParser, fps_help: str) -> N
         metavar="S",
         help="a pause longer than this starts a new episode (default: 5 camera periods)",
     )
+    add_message_type_arguments(parser)
+
+
+def add_message_type_arguments(parser: argparse.ArgumentParser) -> None:
+    """--ros-distro and --msg-path: definitions for bags that store none (recorded before Iron)."""
+    from ..bags.message_types import ROS_DISTROS
+
+    parser.add_argument(
+        "--ros-distro",
+        choices=ROS_DISTROS,
+        help="read a bag that stores no message definitions with this release's standard messages "
+        "(default: the release that recorded it, from its metadata)",
+    )
+    parser.add_argument(
+        "--msg-path",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder with .msg/.idl files of custom message types (<package>/msg/<Name>.msg); repeatable",
+    )
+
+
+def message_types(args: argparse.Namespace):
+    from ..bags.message_types import MessageTypes
+
+    return MessageTypes(ros_distro=args.ros_distro, msg_paths=tuple(args.msg_path))
 
 
 def episode_options(args: argparse.Namespace, **extra):
@@ -56,5 +84,6 @@ def episode_options(args: argparse.Namespace, **extra):
         max_gap_s=args.max_gap,
         trajectory_field=args.trajectory_field,
         action_space=args.action_space,
+        message_types=message_types(args),
         **extra,
     )

@@ -137,10 +137,12 @@ def write_sim_bag(
     extra: list | None = None,
     scene=None,
     last_frame_action: bool = True,
+    write=None,
 ) -> SimTruth:
     """Write the bag; `extra` is a list of (topic, msgtype, bag time ns, msg) written as well; `scene`
     (episode, index, size) -> uint8 [H, W, 3] replaces the random frames; without `last_frame_action`
-    an episode's last frame gets no action (as the simulator records: it shows the last outcome)."""
+    an episode's last frame gets no action (as the simulator records: it shows the last outcome);
+    `write(path, records, storage)` writes the records (default: `write_records`)."""
     truth = SimTruth()
     period = int(round(1e9 / rate))
     records = []  # (topic, msgtype, bag time, message)
@@ -187,17 +189,28 @@ def write_sim_bag(
     if shuffle_writes:
         order = np.random.default_rng(0).permutation(len(records))
         records = [records[i] for i in order]
-    write_records(path, records, storage)
+    (write or write_records)(path, records, storage)
     return truth
 
 
-def write_records(path: Path, records: list, storage: str = "sqlite3") -> None:
-    """Write (topic, msgtype, bag time ns, message) records into a new bag."""
+def write_records(
+    path: Path, records: list, storage: str = "sqlite3", version: int = 9, definitions: dict | None = None
+) -> None:
+    """Write (topic, msgtype, bag time ns, message) records into a new bag. A message may be bytes
+    (written as they are). `definitions`: msgtype -> the definition text to store instead of the real
+    one ("" stores none, as a recorder that could not find it)."""
     plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-    with Writer(path, version=9, storage_plugin=plugin) as writer:
+    definitions = definitions or {}
+    with Writer(path, version=version, storage_plugin=plugin) as writer:
         connections = {}
         for topic, msgtype, _, _ in records:
             if topic not in connections:
-                connections[topic] = writer.add_connection(topic, msgtype, typestore=TYPESTORE)
+                if msgtype in definitions:
+                    connections[topic] = writer.add_connection(
+                        topic, msgtype, msgdef=definitions[msgtype], rihs01="RIHS01_" + "0" * 64
+                    )
+                else:
+                    connections[topic] = writer.add_connection(topic, msgtype, typestore=TYPESTORE)
         for topic, msgtype, ns, msg in records:
-            writer.write(connections[topic], ns, TYPESTORE.serialize_cdr(msg, msgtype))
+            raw = msg if isinstance(msg, bytes) else TYPESTORE.serialize_cdr(msg, msgtype)
+            writer.write(connections[topic], ns, raw)
