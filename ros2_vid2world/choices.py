@@ -12,6 +12,8 @@ ROLLOUTS = ("autoregressive", "joint")
 PREDICTION_TYPES = ("epsilon", "v_prediction")
 # How a pre-trained kernel-3 temporal convolution becomes causal (see world_model.causal_conv).
 WEIGHT_TRANSFERS = ("extrapolative", "masked", "shift")
+# Where a world model's image conditioning comes from (world_model/model.py).
+CONDITIONINGS = ("learned", "image")
 GOAL_MODES = ("final", "discounted")
 # JointGoalCost: an action moves the joints by action x dt (delta), or is the joint target (absolute).
 JOINT_ACTION_KINDS = ("delta", "absolute")

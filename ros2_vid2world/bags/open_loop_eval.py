@@ -105,6 +105,7 @@ def evaluate_open_loop(
     )
     generator = torch.Generator().manual_seed(config.seed)
     device = next(folder.model.parameters()).device
+    conditioner = folder.conditioner
     k, h = config.context, config.horizon
     normalization = folder.action_normalization
     imagined_all, target_all, last_all = [], [], []
@@ -115,10 +116,15 @@ def evaluate_open_loop(
         actions = np.stack(
             [normalization.normalize(episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
         )
-        model_history = folder.codec.encode(images_to_unit_range(torch.from_numpy(history)).to(device))
+        pixels = images_to_unit_range(torch.from_numpy(history)).to(device)
+        model_history = folder.codec.encode(pixels)
         actions_t = torch.from_numpy(actions).float().to(device)
+        # Image-conditioned (SVD) models see the first context frame's image conditioning.
+        conditioning = None if conditioner is None else conditioner(pixels[:, 0], generator)
         with torch.no_grad():
-            latents = sampler.rollout(model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator)
+            latents = sampler.rollout(
+                model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator, conditioning
+            )
             imagined = unit_range_to_images(folder.codec.decode(latents)).cpu().numpy()
         imagined_all.append(imagined)
         target_all.append(np.stack([episodes[e]["frames"][t + 1 : t + h + 1] for e, t in chosen]))

@@ -30,12 +30,28 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="extrapolative",
         help="how temporal kernels become causal (default: extrapolative)",
     )
-    parser.add_argument("--prediction-type", choices=PREDICTION_TYPES, default="epsilon")
+    parser.add_argument(
+        "--prediction-type",
+        choices=PREDICTION_TYPES,
+        help="what the model predicts (default: the base scheduler's, v_prediction for Stable Video "
+        "Diffusion; else epsilon)",
+    )
     parser.add_argument(
         "--beta-schedule",
         choices=BETA_SCHEDULES,
         default=None,
-        help="noise schedule (default: scaled_linear for --base, squaredcos_cap_v2 for --preset)",
+        help="DDIM noise schedule (default: scaled_linear for --base, squaredcos_cap_v2 for --preset); "
+        "a base with its own EDM scheduler (Stable Video Diffusion) keeps it",
+    )
+    parser.add_argument(
+        "--added-time-ids",
+        type=float,
+        nargs=3,
+        metavar=("FPS", "MOTION_BUCKET", "NOISE_AUG"),
+        default=(6.0, 127.0, 0.02),
+        help="the fixed micro-conditioning of Stable Video Diffusion's U-Net, saved with the model: frame "
+        "rate id (fps - 1), motion bucket, and noise augmentation (also the conditioning frame's noise) "
+        "(default: 6 127 0.02, the pipeline's defaults)",
     )
     parser.add_argument(
         "--max-frames",
@@ -63,38 +79,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..world_model.base_unet import load_base
-    from ..world_model.causalization import causalize
-    from ..world_model.folder import WorldModelFolder
-    from ..world_model.noise_schedule import make_scheduler
+    from ..world_model.base_pipeline import BaseModel, load_base
+    from ..world_model.causalization import folder_from_base
     from ..world_model.presets import PATCH_SIZES, base_unet_from_preset
 
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
     check_control_period(args.control_period, "--control-period")
     if args.base is not None:
-        unet, vae = load_base(args.base)
+        base, patch_size, beta_schedule = load_base(args.base), 1, args.beta_schedule
     else:
-        unet, vae = base_unet_from_preset(args.preset, seed=args.seed), None
+        base = BaseModel(unet=base_unet_from_preset(args.preset, seed=args.seed))
+        patch_size, beta_schedule = PATCH_SIZES[args.preset], args.beta_schedule or "squaredcos_cap_v2"
     extra = {} if args.max_frames is None else {"max_frames": args.max_frames}
-    model = causalize(
-        unet,
+    folder = folder_from_base(
+        base,
         action_dim=args.action_dim,
         weight_transfer=args.weight_transfer,
         prediction_type=args.prediction_type,
+        beta_schedule=beta_schedule,
+        patch_size=patch_size,
+        control_period=args.control_period,
+        action_space=args.action_space,
+        added_time_ids=tuple(args.added_time_ids),
         **extra,
     )
-    beta_schedule = args.beta_schedule or ("scaled_linear" if args.base is not None else "squaredcos_cap_v2")
-    scheduler = make_scheduler(
-        prediction_type=args.prediction_type,
-        beta_schedule=beta_schedule,
-        rescale_betas_zero_snr=args.prediction_type == "v_prediction",
-    )
-    patch_size = 1 if args.base is not None else PATCH_SIZES[args.preset]
-    folder = WorldModelFolder(
-        model=model, scheduler=scheduler, vae=vae, patch_size=patch_size,
-        control_period=args.control_period, action_space=args.action_space,
-    )
+    model = folder.model
     folder.save(args.out)
     manifest = folder.manifest()
     print(

@@ -9,8 +9,9 @@ from ..choices import ROLLOUTS
 from ..world_model.action_embedding import actions_leading_to_frames
 from ..world_model.frame_cache import FrameCache
 from ..world_model.guidance import guided_prediction
+from ..world_model.image_conditioning import ImageConditioning
 from ..world_model.model import Vid2WorldModel
-from ..world_model.noise_schedule import add_noise, noise_to_level
+from ..world_model.noise_schedule import add_noise, check_scheduler, constant_levels, noise_to_level
 from ..world_model.sampler_config import SamplerConfig
 from .errors import PlanCancelled
 
@@ -51,11 +52,7 @@ class ImaginationEngine:
         self.model = model
         self.scheduler = scheduler
         self.config = config or SamplerConfig()
-        if scheduler.config.prediction_type != model.config.prediction_type:
-            raise ValueError(
-                f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
-                f"the model's {model.config.prediction_type!r}."
-            )
+        check_scheduler(scheduler, model.config.prediction_type)
         forward = model.forward_cached
         if autocast_dtype is not None:
             forward = autocast(forward, next(model.parameters()).device.type, autocast_dtype)
@@ -73,13 +70,19 @@ class ImaginationEngine:
 
     @torch.no_grad()
     def set_history(
-        self, history: torch.Tensor, history_actions: torch.Tensor, generator: torch.Generator | None = None
+        self,
+        history: torch.Tensor,
+        history_actions: torch.Tensor,
+        generator: torch.Generator | None = None,
+        conditioning: ImageConditioning | None = None,
     ) -> None:
         """Compute the shared history once.
 
         Args:
             history: [1, P, C, H, W] known frames in model space, P >= 1.
             history_actions: [1, P-1, A]; history_actions[:, i] was taken after history frame i.
+            conditioning: for `conditioning="image"` models (Stable Video Diffusion's), the image
+                conditioning of the first history frame (`WorldModelFolder.conditioner`).
         """
         channels, action_dim = self.model.sample_channels, self.model.config.action_dim
         if history.ndim != 5 or history.shape[0] != 1 or history.shape[1] < 1 or history.shape[2] != channels:
@@ -103,6 +106,8 @@ class ImaginationEngine:
         )
         device = self.device
         cache = FrameCache()
+        if conditioning is not None:
+            cache.conditioning = conditioning.to(device)
         TorchRollout(self._forward_cached, cache, self.model.dtype).commit(
             context.to(device), self._levels(1, past, device), led_to.to(device), keep.to(device)
         )
@@ -155,11 +160,12 @@ class ImaginationEngine:
         actions = actions.repeat(2, 1, 1) if guided else actions
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
         scheduler.set_timesteps(self.config.num_inference_steps, device=device)
-        sample = self._randn((count, frames, *self._frame_shape), generator)
+        sample = self._randn((count, frames, *self._frame_shape), generator) * scheduler.init_noise_sigma
         for t in scheduler.timesteps:
             if self.should_stop():
                 raise PlanCancelled("imagination abandoned on request")
-            model_input = sample.repeat(2, 1, 1, 1, 1) if guided else sample
+            scaled = scheduler.scale_model_input(sample, t)  # c_in for EDM; DDIM: unchanged
+            model_input = scaled.repeat(2, 1, 1, 1, 1) if guided else scaled
             levels = t.to(device).expand(model_input.shape[0], frames)
             prediction = rollout.predict(model_input, levels, actions, keep)
             if guided:
@@ -185,7 +191,7 @@ class ImaginationEngine:
         return torch.randn(shape, generator=generator, device=source, dtype=self._dtype).to(self.device)
 
     def _levels(self, batch: int, frames: int, device: torch.device) -> torch.Tensor:
-        return torch.full((batch, frames), self.config.history_timestep, dtype=torch.long, device=device)
+        return constant_levels(self.scheduler, self.config.history_timestep, (batch, frames), device)
 
 
 def autocast(fn, device_type: str, dtype: torch.dtype):

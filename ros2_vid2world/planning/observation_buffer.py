@@ -13,6 +13,7 @@ class ObservationBuffer:
     `append(frame, executed_action)` takes the action executed since the previous frame; None means
     it is not known (first frame, or after a gap), and the history restarts at this frame, since a
     history with a missing action would condition the model on something that did not happen.
+    Each frame may carry its camera image (`pixels`), which image-conditioned models read.
     """
 
     def __init__(self, capacity: int, action_dim: int):
@@ -21,13 +22,16 @@ class ObservationBuffer:
         self.capacity, self.action_dim = capacity, action_dim
         # Both drop their oldest entry together, so there is always one action fewer than frames.
         self._frames: deque[torch.Tensor] = deque(maxlen=capacity)
+        self._pixels: deque[torch.Tensor | None] = deque(maxlen=capacity)
         self._actions: deque[torch.Tensor] = deque(maxlen=capacity - 1)
 
     def __len__(self) -> int:
         return len(self._frames)
 
-    def append(self, frame: torch.Tensor, executed_action: torch.Tensor | None) -> None:
-        """frame [C, h, w]; executed_action [A] or None."""
+    def append(
+        self, frame: torch.Tensor, executed_action: torch.Tensor | None, pixels: torch.Tensor | None = None
+    ) -> None:
+        """frame [C, h, w]; executed_action [A] or None; pixels [3, H, W] in [-1, 1] or None."""
         if executed_action is None:
             self.clear()
         elif self._frames:
@@ -37,6 +41,7 @@ class ObservationBuffer:
                 )
             self._actions.append(executed_action)
         self._frames.append(frame)
+        self._pixels.append(pixels)
 
     def resize(self, capacity: int) -> None:
         """Keep the newest `capacity` frames (and the actions between them)."""
@@ -46,11 +51,17 @@ class ObservationBuffer:
         actions = list(self._actions)[len(self._actions) - (len(frames) - 1) :] if len(frames) > 1 else []
         self.capacity = capacity
         self._frames = deque(frames, maxlen=capacity)
+        self._pixels = deque(list(self._pixels)[-capacity:], maxlen=capacity)
         self._actions = deque(actions, maxlen=capacity - 1)
 
     def clear(self) -> None:
         self._frames.clear()
+        self._pixels.clear()
         self._actions.clear()
+
+    def first_pixels(self) -> torch.Tensor | None:
+        """[3, H, W] the camera image of the oldest frame kept, if it was given."""
+        return self._pixels[0] if self._pixels else None
 
     def history(self) -> tuple[torch.Tensor, torch.Tensor]:
         """([1, P, C, h, w] frames, [1, P-1, A] actions); raises when empty."""

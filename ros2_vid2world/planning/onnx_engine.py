@@ -12,6 +12,7 @@ from diffusers import SchedulerMixin
 from ..choices import DEVICES
 from ..world_model.frame_cache import FrameCache
 from ..world_model.model import Vid2WorldModel
+from ..world_model.noise_schedule import is_continuous
 from ..world_model.sampler import SamplerConfig
 from .imagination import ImaginationEngine
 from .onnx_denoiser import CachedFrameDenoiser, DenoiserLayout
@@ -172,6 +173,12 @@ class OrtImaginationEngine(ImaginationEngine):
         threads: int | None = None,
     ):
         super().__init__(model, scheduler, config)
+        if model.config.conditioning == "image" or is_continuous(scheduler):
+            # The exported denoiser takes integer noise levels and no image conditioning inputs.
+            raise ValueError(
+                "the onnxruntime backend runs this project's own models only; a model transferred from "
+                "Stable Video Diffusion (continuous noise, image conditioning) runs with backend 'torch'."
+            )
         self.layout = DenoiserLayout.of(model)
         if onnx_model is None:
             onnx_model, name = export_denoiser(model), "the exported ONNX model"

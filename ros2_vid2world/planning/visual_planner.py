@@ -61,6 +61,7 @@ class VisualPlanner:
         if not bool((self.low <= self.high).all()):
             raise ValueError(f"`low` must be <= `high` in every dimension. Got low={low} high={high}.")
         self.engine = engine or ImaginationEngine(folder.model, folder.scheduler)
+        self._conditioner = folder.conditioner  # None unless the model keeps SVD's image conditioning
         self._cancelled = threading.Event()
         self.engine.should_stop = self._cancelled.is_set
         self._device = next(folder.model.parameters()).device
@@ -96,9 +97,11 @@ class VisualPlanner:
     def observe(self, frame: np.ndarray, executed_action: np.ndarray | None = None) -> None:
         """frame: uint8 [H, W, 3] RGB at `image_size`; executed_action: [A] executed since the previous
         frame, or None when unknown (the history restarts here)."""
-        latent = self._encode(frame, "camera frame")
+        pixels = self._pixels(frame, "camera frame")
+        latent = self.folder.codec.encode(pixels[None, None])[0, 0]
         action = None if executed_action is None else self._normalise(torch.as_tensor(executed_action))
-        self._buffer.append(latent, action)
+        # Image-conditioned models read the window's first camera image at each decision.
+        self._buffer.append(latent, action, pixels if self._conditioner is not None else None)
         if executed_action is not None:
             self._previous_action = torch.as_tensor(executed_action, dtype=torch.float32)
 
@@ -128,9 +131,13 @@ class VisualPlanner:
         self._cancelled.clear()
         start = time.perf_counter()
         history, history_actions = self._buffer.history()
+        first_pixels = self._buffer.first_pixels()
         if prefix is not None and len(prefix):
             history, history_actions = self._after_prefix(history, history_actions, prefix)
-        self.engine.set_history(history, history_actions, self._generator)
+            first_pixels = None  # the window now starts later, maybe at an imagined frame
+        self.engine.set_history(
+            history, history_actions, self._generator, self._conditioning(history, first_pixels)
+        )
         joints_t = None if joints is None else torch.as_tensor(joints, dtype=torch.float32)
         previous = self._previous_action
         if prefix is not None and len(prefix):
@@ -186,7 +193,7 @@ class VisualPlanner:
             history = history[:, -(window - 1) :]  # room for at least one imagined frame
             actions = actions[:, max(0, actions.shape[1] - (history.shape[1] - 1)) :]
             chunk = steps[: window - history.shape[1]]
-            self.engine.set_history(history, actions, self._generator)
+            self.engine.set_history(history, actions, self._generator, self._conditioning(history))
             frames = self.engine.imagine(chunk[None], self._generator)
             history = torch.cat([history, frames.to(history)], dim=1)
             actions = torch.cat([actions, chunk[None].to(actions)], dim=1)
@@ -202,13 +209,25 @@ class VisualPlanner:
         return self.folder.action_normalization.normalize(actions.cpu())
 
     def _encode(self, image: np.ndarray, what: str) -> torch.Tensor:
+        return self.folder.codec.encode(self._pixels(image, what)[None, None])[0, 0]
+
+    def _pixels(self, image: np.ndarray, what: str) -> torch.Tensor:
+        """uint8 [H, W, 3] -> [3, H, W] in [-1, 1] on the model's device, after checking it."""
         expected = (*self.image_size, 3)
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.shape != expected:
             got = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
             raise ValueError(f"{what} must be a uint8 array {list(expected)} (RGB). Got {got}.")
         # A copy: camera frames may be read-only views of a message's buffer.
-        frames = images_to_unit_range(torch.from_numpy(image.copy()))[None, None].to(self._device)
-        return self.folder.codec.encode(frames)[0, 0]
+        return images_to_unit_range(torch.from_numpy(image.copy())).to(self._device)
+
+    def _conditioning(self, history: torch.Tensor, first_pixels: torch.Tensor | None = None):
+        """The image conditioning of the window's first frame (image-conditioned models; else None):
+        from its camera image when kept, else from the frame decoded (an imagined one)."""
+        if self._conditioner is None:
+            return None
+        if first_pixels is None:
+            first_pixels = self.folder.codec.decode(history[:, :1])[0, 0]
+        return self._conditioner(first_pixels[None], self._generator)
 
     def _apply(self, config: PlannerConfig, keep_warm_start: bool) -> None:
         config.check_window(self.folder.model.config.max_frames)

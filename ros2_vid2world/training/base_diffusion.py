@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import SchedulerMixin, UNetSpatioTemporalConditionModel
 
-from ..world_model.noise_schedule import add_noise, alphas_cumprod_at, prediction_target
+from ..world_model.noise_schedule import add_noise, alphas_cumprod_at, prediction_target, random_levels
 
 # Vid2WorldModel's default `added_time_ids` (fps, motion bucket, noise augmentation of SVD).
 ADDED_TIME_IDS = (6.0, 127.0, 0.02)
@@ -27,9 +27,7 @@ def video_diffusion_loss(
 ) -> torch.Tensor:
     """Mean squared error of the base's prediction for clips [B, F, C, H, W], one noise level per clip."""
     batch, frames = clean.shape[:2]
-    timestep = torch.randint(
-        0, scheduler.config.num_train_timesteps, (batch,), device=clean.device, generator=generator
-    )
+    timestep = random_levels(scheduler, (batch,), clean.device, generator)
     timesteps = timestep[:, None].expand(batch, frames)
     noise = torch.randn(clean.shape, device=clean.device, dtype=clean.dtype, generator=generator)
     noisy = add_noise(scheduler, clean, noise, timesteps)

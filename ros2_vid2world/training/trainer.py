@@ -22,7 +22,7 @@ from ..dataset import EpisodeDataset
 from ..world_model import causalize
 from ..world_model.action_normalization import ActionNormalization
 from ..world_model.action_space import DEFAULT_ACTION_SPACE
-from ..world_model.base_unet import load_base
+from ..world_model.base_pipeline import load_base
 from ..world_model.diffusion_forcing import diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
 from ..world_model.latent_codec import LatentCodec
@@ -349,7 +349,8 @@ def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFold
 def _transferred_model(config: TrainConfig, dataset: EpisodeDataset) -> Vid2WorldModel:
     """Stage (b)'s starting point: the pre-trained (or given) base, causalized with weight transfer."""
     if config.base is not None:
-        base, vae = load_base(config.base)
+        loaded = load_base(config.base)
+        base, vae = loaded.unet, loaded.vae
         if vae is not None:
             raise ValueError(
                 f"--base {str(config.base)!r} has an autoencoder; training latent-space models from "

@@ -5,9 +5,13 @@ from __future__ import annotations
 import torch
 from diffusers import UNetSpatioTemporalConditionModel
 
+from .action_space import DEFAULT_ACTION_SPACE, DEFAULT_CONTROL_PERIOD
+from .base_pipeline import BaseModel
 from .causal_conv import CausalTemporalConv, causal_kernel, check_weight_transfer
 from .causal_unet import SUPPORTED_BASES
+from .folder import WorldModelFolder
 from .model import Vid2WorldModel
+from .noise_schedule import make_scheduler
 
 
 def base_unet_config(unet: UNetSpatioTemporalConditionModel) -> dict:
@@ -56,3 +60,48 @@ def causalize(
     parameter = next(unet.parameters())
     model.to(parameter.device)
     return model if parameter.dtype == torch.float32 else model.to(parameter.dtype)
+
+
+def folder_from_base(
+    base: BaseModel,
+    *,
+    action_dim: int,
+    weight_transfer: str = "extrapolative",
+    prediction_type: str | None = None,
+    beta_schedule: str | None = None,
+    patch_size: int = 1,
+    action_stats: dict | None = None,
+    control_period: float = DEFAULT_CONTROL_PERIOD,
+    action_space: str = DEFAULT_ACTION_SPACE,
+    **world_model_kwargs,
+) -> WorldModelFolder:
+    """A world-model folder made from a loaded base (`load_base`), keeping what the base was trained
+    with: Stable Video Diffusion's continuous EDM scheduler and v-prediction, its autoencoder, and its
+    image conditioning (CLIP encoder); a base without its own scheduler gets a DDIM schedule
+    (`beta_schedule`, default scaled_linear; zero terminal SNR for v-prediction).
+
+    Raises ValueError when `prediction_type` contradicts the base's own scheduler.
+    """
+    own = base.scheduler
+    if own is not None and prediction_type not in (None, own.config.prediction_type):
+        raise ValueError(
+            f"--prediction-type {prediction_type}: the base's own scheduler predicts "
+            f"{own.config.prediction_type} (Stable Video Diffusion's EDM parameterisation); leave it out."
+        )
+    prediction_type = prediction_type or (own.config.prediction_type if own is not None else "epsilon")
+    if own is not None and beta_schedule is not None:
+        raise ValueError("--beta-schedule: the base brings its own noise schedule; leave it out.")
+    scheduler = own or make_scheduler(
+        prediction_type=prediction_type,
+        beta_schedule=beta_schedule or "scaled_linear",
+        rescale_betas_zero_snr=prediction_type == "v_prediction",
+    )
+    model = causalize(
+        base.unet, action_dim=action_dim, weight_transfer=weight_transfer, prediction_type=prediction_type,
+        conditioning=base.conditioning, **world_model_kwargs,
+    )
+    return WorldModelFolder(
+        model=model, scheduler=scheduler, vae=base.vae, patch_size=patch_size, action_stats=action_stats,
+        control_period=control_period, action_space=action_space, image_encoder=base.image_encoder,
+        image_mean=base.image_mean, image_std=base.image_std,
+    )

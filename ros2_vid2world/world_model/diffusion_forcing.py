@@ -10,7 +10,14 @@ from diffusers import SchedulerMixin
 
 from ..settings import check_settings, setting
 from .model import Vid2WorldModel
-from .noise_schedule import add_noise, alphas_cumprod_at, prediction_target
+from .noise_schedule import (
+    add_noise,
+    alphas_cumprod_at,
+    level_at_index,
+    prediction_target,
+    random_levels,
+    terminal_level,
+)
 
 
 @dataclass
@@ -51,6 +58,12 @@ class DiffusionForcingConfig:
         "In those clips, the share of noisy frames at the last (pure-noise) level, where sampling starts.",
         low=0.0, high=1.0,
     )
+    log_sigma_mean: float = setting(
+        0.7, "Continuous-noise (Stable Video Diffusion) models: mean of ln(sigma) of the training noise."
+    )
+    log_sigma_std: float = setting(
+        1.6, "Continuous-noise models: standard deviation of ln(sigma) of the training noise.", above=0.0
+    )
 
     def __post_init__(self):
         check_settings(self)
@@ -78,11 +91,12 @@ def diffusion_forcing_loss(
     config = config or DiffusionForcingConfig()
     batch, frames = clean.shape[:2]
     device = clean.device
-    num_timesteps = scheduler.config.num_train_timesteps
-    timesteps = torch.randint(0, num_timesteps, (batch, frames), device=device, generator=generator)
+    timesteps = random_levels(
+        scheduler, (batch, frames), device, generator, config.log_sigma_mean, config.log_sigma_std
+    )
     supervised = torch.ones((batch, frames), dtype=torch.bool, device=device)
     if config.clean_context_prob > 0 and frames > 1:
-        timesteps, supervised = _with_clean_contexts(timesteps, config, num_timesteps, generator)
+        timesteps, supervised = _with_clean_contexts(timesteps, config, scheduler, generator)
     noise = torch.randn(clean.shape, device=device, dtype=clean.dtype, generator=generator)
     keep = torch.rand((batch, frames), device=device, generator=generator) >= config.action_dropout
 
@@ -97,7 +111,7 @@ def diffusion_forcing_loss(
 def _with_clean_contexts(
     timesteps: torch.Tensor,
     config: DiffusionForcingConfig,
-    num_timesteps: int,
+    scheduler: SchedulerMixin,
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """In a random `clean_context_prob` of the clips, the frames before a random split get small levels
@@ -115,9 +129,14 @@ def _with_clean_contexts(
     chosen = torch.rand(batch, device=device, generator=generator) < config.clean_context_prob
     split = torch.randint(1, frames, (batch, 1), device=device, generator=generator)
     small = torch.randint(0, config.context_timestep + 1, (batch, frames), device=device, generator=generator)
+    # Table indices -> levels (the identity for table schedules; c_noise of each entry for EDM).
+    table = torch.tensor(
+        [level_at_index(scheduler, i) for i in range(config.context_timestep + 1)], dtype=timesteps.dtype
+    ).to(device)
     before = torch.arange(frames, device=device)[None] < split
-    timesteps = torch.where(chosen[:, None] & before, small, timesteps)
+    timesteps = torch.where(chosen[:, None] & before, table[small], timesteps)
     if config.terminal_prob > 0:
         terminal = torch.rand((batch, frames), device=device, generator=generator) < config.terminal_prob
-        timesteps = torch.where(chosen[:, None] & ~before & terminal, num_timesteps - 1, timesteps)
+        last = torch.tensor(terminal_level(scheduler), dtype=timesteps.dtype, device=device)
+        timesteps = torch.where(chosen[:, None] & ~before & terminal, last, timesteps)
     return timesteps, ~(chosen[:, None] & before)

@@ -5,6 +5,8 @@ Layout (every weight in safetensors):
     world_model/        Vid2WorldModel.save_pretrained
     scheduler/          the noise schedule (diffusers scheduler config)
     vae/                optional autoencoder; absent for pixel-space models
+    image_encoder/      with feature_extractor/: the CLIP image encoder of a model that keeps Stable
+                        Video Diffusion's image conditioning (`conditioning: "image"`)
     state_probe/        optional StateProbe (`vid2world probe`), for the planner's joint-space goal cost
 
 The manifest also records the model's time and actions (`control_period`, `action_space`, see
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, DDIMScheduler, SchedulerMixin
+from diffusers import AutoencoderKL, AutoencoderKLTemporalDecoder, SchedulerMixin
 
 from .action_normalization import ActionNormalization
 from .action_space import (
@@ -31,8 +33,10 @@ from .action_space import (
     check_action_space,
     check_control_period,
 )
+from .image_conditioning import ImageConditioner
 from .latent_codec import LatentCodec, is_patch_size
 from .model import Vid2WorldModel
+from .noise_schedule import SCHEDULERS, check_scheduler
 from .state_probe import StateProbe
 from .weights_on_disk import check_safetensors_only
 
@@ -63,11 +67,21 @@ seconds of the world per model step; action_space: what an action is (`action_sp
     state_probe: StateProbe | None = None
     control_period: float = DEFAULT_CONTROL_PERIOD
     action_space: str = DEFAULT_ACTION_SPACE
+    image_encoder: torch.nn.Module | None = None  # CLIPVisionModelWithProjection, conditioning "image"
+    image_mean: list[float] | None = None  # its feature extractor's normalisation
+    image_std: list[float] | None = None
 
     def __post_init__(self):
         self.control_period = check_control_period(self.control_period)
         self.action_space = check_action_space(self.action_space)
         self._codec = LatentCodec(self.vae, self.patch_size)  # validates the pair
+        image = self.model.config.conditioning == "image"
+        if image and (self.vae is None or self.image_encoder is None or self.image_mean is None):
+            raise ValueError(
+                "a world model with conditioning 'image' needs its vae, image_encoder and image_mean/std."
+            )
+        if not image and self.image_encoder is not None:
+            raise ValueError("an image_encoder is only used by world models with conditioning 'image'.")
         self.action_normalization  # noqa: B018 - validates action_stats against the model
         if self.state_probe is not None:
             check_probe_image_size(self.state_probe, self.image_size)
@@ -75,6 +89,14 @@ seconds of the world per model step; action_space: what an action is (`action_sp
     @property
     def codec(self) -> LatentCodec:
         return self._codec
+
+    @property
+    def conditioner(self) -> ImageConditioner | None:
+        """Frames -> the model's image conditioning (None for models that learn their own)."""
+        if self.model.config.conditioning != "image":
+            return None
+        noise_aug = self.model.config.added_time_ids[-1]  # SVD passes one value to both
+        return ImageConditioner(self.vae, self.image_encoder, self.image_mean, self.image_std, noise_aug)
 
     @property
     def action_normalization(self) -> ActionNormalization:
@@ -103,6 +125,8 @@ seconds of the world per model step; action_space: what an action is (`action_sp
             "action_stats": self.action_stats,
             "control_period": self.control_period,
             "action_space": self.action_space,
+            "conditioning": self.model.config.conditioning,
+            "scheduler": type(self.scheduler).__name__,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -115,6 +139,8 @@ seconds of the world per model step; action_space: what an action is (`action_sp
             self.scheduler.save_pretrained(staging / "scheduler")
             if self.vae is not None:
                 self.vae.save_pretrained(staging / "vae", safe_serialization=True)
+            if self.image_encoder is not None:
+                self._save_image_encoder(staging)
             if self.state_probe is not None:
                 self.state_probe.save_pretrained(staging / STATE_PROBE, safe_serialization=True)
             (staging / MANIFEST).write_text(json.dumps(self.manifest(), indent=2) + "\n")
@@ -123,6 +149,20 @@ seconds of the world per model step; action_space: what an action is (`action_sp
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return path
+
+    def _save_image_encoder(self, staging: Path) -> None:
+        try:  # transformers 5 without torchvision: the PIL processor (the same config, no warning)
+            from transformers import CLIPImageProcessorPil as CLIPImageProcessor
+        except ImportError:
+            from transformers import CLIPImageProcessor
+
+        self.image_encoder.save_pretrained(staging / "image_encoder", safe_serialization=True)
+        # The feature extractor's only part a world model uses is its normalisation (the resize to
+        # 224 x 224 is diffusers' own); written as a CLIP processor so other tools can read it.
+        processor = CLIPImageProcessor(
+            image_mean=self.image_mean, image_std=self.image_std, crop_size=224, size={"shortest_edge": 224}
+        )
+        processor.save_pretrained(staging / "feature_extractor")
 
     @classmethod
     def load(
@@ -148,7 +188,7 @@ seconds of the world per model step; action_space: what an action is (`action_sp
             )
         check_safetensors_only(path / "world_model")
         model = Vid2WorldModel.from_pretrained(path / "world_model", use_safetensors=True)
-        scheduler = DDIMScheduler.from_pretrained(path / "scheduler")
+        scheduler = load_scheduler(path / "scheduler", model.config.prediction_type)
         vae = None
         if manifest.get("autoencoder") is not None:
             name = manifest["autoencoder"]
@@ -163,6 +203,9 @@ seconds of the world per model step; action_space: what an action is (`action_sp
         if not is_patch_size(patch_size):
             raise ValueError(f"{manifest_path}: patch_size must be an integer >= 1. Got {patch_size!r}.")
         state_probe = load_state_probe(path, device, dtype) if (path / STATE_PROBE).is_dir() else None
+        image = {}
+        if model.config.conditioning == "image":
+            image = _load_image_encoder(path, device, dtype)
         missing = [key for key in ("control_period", "action_space") if key not in manifest]
         if missing:
             LOGGER.warning(
@@ -185,6 +228,7 @@ seconds of the world per model step; action_space: what an action is (`action_sp
             patch_size=patch_size,
             state_probe=state_probe,
             **timing,
+            **image,
         )
         for key in ("action_dim", "image_size", "latent_channels", "prediction_type", "max_frames"):
             if folder.manifest()[key] != manifest.get(key):
@@ -193,6 +237,40 @@ seconds of the world per model step; action_space: what an action is (`action_sp
                     f"{folder.manifest()[key]!r}."
                 )
         return folder
+
+
+def load_scheduler(path: Path, prediction_type: str) -> SchedulerMixin:
+    """The noise schedule saved in `path` (DDIM, or SVD's continuous Euler), checked against the model."""
+    config_path = path / "scheduler_config.json"
+    try:
+        name = json.loads(config_path.read_text()).get("_class_name")
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{config_path}: cannot be read ({exc}).") from None
+    if name not in SCHEDULERS:
+        raise ValueError(f"{config_path}: _class_name must be one of {sorted(SCHEDULERS)}. Got {name!r}.")
+    scheduler = SCHEDULERS[name].from_pretrained(path)
+    try:
+        check_scheduler(scheduler, prediction_type)
+    except ValueError as exc:
+        raise ValueError(f"{config_path}: {exc}") from None
+    return scheduler
+
+
+def _load_image_encoder(path: Path, device, dtype: torch.dtype) -> dict:
+    """image_encoder/ and feature_extractor/'s normalisation of a conditioning 'image' model folder."""
+    from transformers import CLIPVisionModelWithProjection
+
+    for part in ("image_encoder", "feature_extractor"):
+        if not (path / part).is_dir():
+            raise ValueError(f"{str(path)!r}: a model with conditioning 'image' needs {part}/; it has none.")
+    check_safetensors_only(path / "image_encoder")
+    encoder = CLIPVisionModelWithProjection.from_pretrained(path / "image_encoder", use_safetensors=True)
+    settings = json.loads((path / "feature_extractor" / "preprocessor_config.json").read_text())
+    return {
+        "image_encoder": _moved(encoder, device, dtype).eval(),
+        "image_mean": settings["image_mean"],
+        "image_std": settings["image_std"],
+    }
 
 
 def check_probe_image_size(probe: StateProbe, image_size: tuple[int, int]) -> None:

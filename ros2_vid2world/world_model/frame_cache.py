@@ -34,6 +34,8 @@ class FrameCache:
     def __init__(self):
         self.frames = 0
         self.first_frame: torch.Tensor | None = None
+        # Stable Video Diffusion conditioning (an ImageConditioning) of the window's first frame.
+        self.conditioning = None
         self.conv_inputs: dict[int, torch.Tensor] = {}
         self.attention: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         self.batch = 0
@@ -41,7 +43,7 @@ class FrameCache:
 
     def fork(self) -> FrameCache:
         copy = FrameCache()
-        copy.frames, copy.first_frame = self.frames, self.first_frame
+        copy.frames, copy.first_frame, copy.conditioning = self.frames, self.first_frame, self.conditioning
         copy.conv_inputs = dict(self.conv_inputs)
         copy.attention = {layer: list(segments) for layer, segments in self.attention.items()}
         return copy

@@ -11,11 +11,12 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from ..choices import PREDICTION_TYPES
+from ..choices import CONDITIONINGS, PREDICTION_TYPES
 from .action_embedding import ActionEmbedding, actions_leading_to_frames
 from .causal_conv import check_weight_transfer
 from .causal_unet import make_unet_causal
 from .frame_cache import FrameCache, broadcast_batch
+from .image_conditioning import ImageConditioning
 
 
 @dataclass
@@ -30,8 +31,12 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
 
     Build one from a pre-trained U-Net with `causalize`; load a saved one with `from_pretrained`.
     The conditioning the base U-Net expects (an image embedding for cross-attention, the added time
-    ids, the conditioning-image channels) is supplied here, so callers pass only frames, noise
-    levels and actions.
+    ids, the conditioning-image channels) comes from one of two places (`conditioning`):
+    "learned": a learned context vector (starting at SVD's unconditional zeros) and, for an
+    image-to-video base, the window's first frame as the sample shows it (the project's own small
+    models); "image": Stable Video Diffusion's own, an `ImageConditioning` of the window's first
+    frame (CLIP embedding and clean, noise-augmented VAE latent) given by the caller, so a
+    transferred SVD keeps the conditioning it was trained with.
 
     Args:
         unet_config: The base `UNetSpatioTemporalConditionModel` config.
@@ -41,6 +46,8 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         added_time_ids: The constant micro-conditioning fed to the base model's added-time embedding
             (for Stable Video Diffusion: fps, motion bucket, noise augmentation).
         max_frames: The longest clip the model was trained on: the sampler's context window.
+        conditioning: "learned" or "image" (see above); "image" needs an image-to-video U-Net whose
+            input has twice the channels of its output.
     """
 
     config_name = "config.json"
@@ -55,6 +62,7 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         prediction_type: str = "epsilon",
         added_time_ids: tuple[float, ...] = (6.0, 127.0, 0.02),
         max_frames: int = 16,
+        conditioning: str = "learned",
     ):
         super().__init__()
         if not isinstance(action_dim, int) or action_dim < 1:
@@ -66,7 +74,14 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             )
         if max_frames < 2:
             raise ValueError(f"`max_frames` must be at least 2. Got {max_frames}.")
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"`conditioning` must be one of {list(CONDITIONINGS)}. Got {conditioning!r}.")
         unet = UNetSpatioTemporalConditionModel.from_config(unet_config)
+        if conditioning == "image" and unet.config.in_channels != 2 * unet.config.out_channels:
+            raise ValueError(
+                "`conditioning` 'image' needs an image-to-video U-Net (in_channels = 2 x out_channels). "
+                f"Got {unet.config.in_channels} and {unet.config.out_channels}."
+            )
         expected_ids = (
             unet.config.projection_class_embeddings_input_dim // unet.config.addition_time_embed_dim
         )
@@ -99,6 +114,7 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         actions: torch.Tensor,
         action_mask: torch.Tensor | None = None,
         return_dict: bool = True,
+        conditioning: ImageConditioning | None = None,
     ) -> WorldModelOutput | tuple[torch.Tensor]:
         """Predict the noise (or v) of every frame.
 
@@ -108,14 +124,17 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             actions: [B, F, A]; actions[:, t] is the action taken after frame t: frame t+1 is
                 conditioned on it, frame 0 on "no action", and actions[:, F-1] is unused.
             action_mask: [B, F] bool, False = that action dropped. Default: all kept.
+            conditioning: for `conditioning="image"` models, the window's first frame as
+                `ImageConditioning` (batch B or 1); unused otherwise.
 
         Returns:
             `WorldModelOutput` with `.sample` [B, F, C, H, W]. Output at frame t depends on no frame
             or noise level after t and on no action at index >= t.
         """
         action_mask = self._check_inputs(sample, timesteps, actions, action_mask)
+        self._check_conditioning(conditioning)
         led_to, keep = actions_leading_to_frames(actions, action_mask)
-        out = self._denoise(sample, timesteps, led_to, keep, cache=None)
+        out = self._denoise(sample, timesteps, led_to, keep, cache=None, conditioning=conditioning)
         return WorldModelOutput(sample=out) if return_dict else (out,)
 
     def forward_cached(
@@ -137,38 +156,45 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             timesteps: [B, n] their noise levels.
             led_to_actions: [B, n, A]; entry i is the action taken just before new frame i.
             led_to_mask: [B, n] bool, False = no action for that frame.
-            cache: filled by earlier calls with `commit=True`.
+            cache: filled by earlier calls with `commit=True`; for `conditioning="image"` models its
+                `conditioning` holds the window's first frame's (set before the first call).
             commit: add these frames to the cache (for frames that later frames will see).
 
         Returns:
             [B, n, C, H, W] the prediction for the new frames.
         """
+        self._check_conditioning(cache.conditioning)
         cache.begin(sample.shape[0], commit)
         try:
-            return self._denoise(sample, timesteps, led_to_actions, led_to_mask, cache)
+            return self._denoise(sample, timesteps, led_to_actions, led_to_mask, cache, cache.conditioning)
         finally:
             cache.end(sample.shape[1])
 
-    def _denoise(self, sample, timesteps, led_to, keep, cache: FrameCache | None) -> torch.Tensor:
+    def _denoise(self, sample, timesteps, led_to, keep, cache: FrameCache | None, conditioning=None):
         """The U-Net walk of `forward`, with per-frame embeddings; see `forward` for shapes."""
         for user in self._cache_users:
             user.cache = cache
         try:
-            return self._walk_unet(sample, timesteps, led_to, keep, cache)
+            return self._walk_unet(sample, timesteps, led_to, keep, cache, conditioning)
         finally:
             for user in self._cache_users:
                 user.cache = None
 
-    def _walk_unet(self, sample, timesteps, led_to, keep, cache: FrameCache | None) -> torch.Tensor:
+    def _walk_unet(self, sample, timesteps, led_to, keep, cache, conditioning) -> torch.Tensor:
         batch, frames = sample.shape[:2]
         unet = self.unet
         emb = self.frame_embedding(timesteps, led_to, keep).flatten(0, 1)
-        context = self.context_embedding.to(sample.dtype).expand(batch * frames, -1, -1)
         image_only_indicator = torch.zeros(batch, frames, dtype=sample.dtype, device=sample.device)
-        if unet.config.in_channels > self.sample_channels:
-            sample = torch.cat(
-                [sample, self._first_frame(sample, cache).expand(-1, frames, -1, -1, -1)], dim=2
-            )
+        if conditioning is not None:  # Stable Video Diffusion's: CLIP context, clean latent channels
+            conditioning = conditioning.for_batch(batch).to(sample.device, sample.dtype)
+            context = conditioning.embedding.repeat_interleave(frames, dim=0)
+            sample = torch.cat([sample, conditioning.latent.expand(-1, frames, -1, -1, -1)], dim=2)
+        else:
+            context = self.context_embedding.to(sample.dtype).expand(batch * frames, -1, -1)
+            if unet.config.in_channels > self.sample_channels:
+                sample = torch.cat(
+                    [sample, self._first_frame(sample, cache).expand(-1, frames, -1, -1, -1)], dim=2
+                )
 
         hidden = unet.conv_in(sample.flatten(0, 1))
         # When H or W is not a multiple of the total stride, up blocks are told their output size.
@@ -231,6 +257,15 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         ids = torch.tensor(self.config.added_time_ids, dtype=dtype, device=timesteps.device)
         micro = unet.add_embedding(unet.add_time_proj(ids).reshape(1, -1).to(dtype))
         return noise_level + micro[:, None] + self.action_embedding(led_to.to(dtype), keep)
+
+    def _check_conditioning(self, conditioning: ImageConditioning | None) -> None:
+        if (conditioning is not None) != (self.config.conditioning == "image"):
+            given = "given" if conditioning is not None else "not given"
+            raise ValueError(
+                "`conditioning` (an ImageConditioning of the window's first frame) is required by "
+                f"conditioning='image' models and unused by others: this model's is "
+                f"{self.config.conditioning!r}, and one was {given}."
+            )
 
     def _check_inputs(self, sample, timesteps, actions, action_mask) -> torch.Tensor:
         if sample.ndim != 5 or sample.shape[2] != self.sample_channels:

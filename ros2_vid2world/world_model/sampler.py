@@ -6,8 +6,9 @@ import torch
 from diffusers import SchedulerMixin
 
 from .guidance import guidance_action_mask, guided_prediction
+from .image_conditioning import ImageConditioning
 from .model import Vid2WorldModel
-from .noise_schedule import noise_to_level
+from .noise_schedule import check_scheduler, constant_levels, noise_to_level
 from .sampler_config import SamplerConfig
 
 __all__ = ["AutoregressiveSampler", "SamplerConfig"]
@@ -25,11 +26,7 @@ class AutoregressiveSampler:
         self.model = model
         self.scheduler = scheduler
         self.config = config or SamplerConfig()
-        if scheduler.config.prediction_type != model.config.prediction_type:
-            raise ValueError(
-                f"scheduler prediction_type {scheduler.config.prediction_type!r} does not match "
-                f"the model's {model.config.prediction_type!r}."
-            )
+        check_scheduler(scheduler, model.config.prediction_type)
         if self.config.history_timestep >= scheduler.config.num_train_timesteps:
             raise ValueError(
                 f"`history_timestep` must be below {scheduler.config.num_train_timesteps}. "
@@ -43,6 +40,7 @@ class AutoregressiveSampler:
         history_actions: torch.Tensor,
         actions: torch.Tensor,
         generator: torch.Generator | None = None,
+        conditioning: ImageConditioning | None = None,
     ) -> torch.Tensor:
         """Generate one new frame per action.
 
@@ -52,6 +50,8 @@ class AutoregressiveSampler:
             history_actions: [B, P-1, A] (or batch 1 with history); taken after history frame i.
             actions: [B, N, A]; actions[:, j] is taken after the newest frame so far and leads to new frame j.
             generator: makes the rollout reproducible.
+            conditioning: for `conditioning="image"` models, the image conditioning of the first
+                history frame (batch 1 or B); it stays with the rollout as the window slides on.
 
         Returns:
             [B, N, C, H, W] the imagined frames, in model space.
@@ -68,20 +68,25 @@ class AutoregressiveSampler:
                     f"rollout 'joint' needs history ({past} frames) + horizon ({count}) within the model's "
                     f"window of {self.model.config.max_frames} frames."
                 )
-            return self._denoise_new_frames(context, all_actions, count, generator)
+            return self._denoise_new_frames(context, all_actions, count, generator, conditioning)
         window = self.model.config.max_frames - 1
         imagined = []
         for _ in range(actions.shape[1]):
             start = max(0, context.shape[1] - window)
             frame = self._denoise_new_frames(
-                context[:, start:], all_actions[:, start : context.shape[1]], 1, generator
+                context[:, start:], all_actions[:, start : context.shape[1]], 1, generator, conditioning
             )
             imagined.append(frame)
             context = torch.cat([context, self._as_history(frame, generator)], dim=1)
         return torch.cat(imagined, dim=1)
 
     def _denoise_new_frames(
-        self, context: torch.Tensor, actions: torch.Tensor, count: int, generator: torch.Generator | None
+        self,
+        context: torch.Tensor,
+        actions: torch.Tensor,
+        count: int,
+        generator: torch.Generator | None,
+        conditioning: ImageConditioning | None = None,
     ) -> torch.Tensor:
         """Context [B, P, C, H, W] and actions [B, P-1+count, A] (entry i taken after frame i) -> the `count`
         frames that follow, [B, count, C, H, W], denoised together in one window (count 1: the
@@ -95,16 +100,20 @@ class AutoregressiveSampler:
         guided = self.config.guidance_scale != 1.0
         if guided:
             window_actions, mask = window_actions.repeat(2, 1, 1), guidance_action_mask(mask, count)
-        history_levels = torch.full(
-            (mask.shape[0], past), self.config.history_timestep, dtype=torch.long, device=context.device
+        history_levels = constant_levels(
+            scheduler, self.config.history_timestep, (mask.shape[0], past), context.device
         )
         window_context = context.repeat(2, 1, 1, 1, 1) if guided else context
         shape = (batch, count, *context.shape[2:])
         sample = torch.randn(shape, generator=generator, device=context.device, dtype=context.dtype)
+        sample = sample * scheduler.init_noise_sigma  # 1 for DDIM; EDM starts at sigma_max
         for t in scheduler.timesteps:
-            model_input = torch.cat([window_context, sample.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
+            scaled = scheduler.scale_model_input(sample, t)  # c_in for EDM; DDIM: unchanged
+            model_input = torch.cat([window_context, scaled.repeat(2 if guided else 1, 1, 1, 1, 1)], dim=1)
             levels = torch.cat([history_levels, t.expand(mask.shape[0], count).to(history_levels)], dim=1)
-            prediction = self.model(model_input, levels, window_actions, action_mask=mask).sample[:, past:]
+            prediction = self.model(
+                model_input, levels, window_actions, action_mask=mask, conditioning=conditioning
+            ).sample[:, past:]
             if guided:
                 cond, uncond = prediction.chunk(2)
                 prediction = guided_prediction(

@@ -23,3 +23,17 @@ def check_safetensors_only(folder: Path) -> None:
             "them. Convert them to safetensors first."
         )
     raise ValueError(f"{str(folder)!r} has no *.safetensors weights.")
+
+
+def weight_variant(folder: Path) -> str | None:
+    """The diffusers `variant` to load `folder` with: None when it has plain weights, else the variant
+    its only weights carry (`diffusion_pytorch_model.fp16.safetensors`, or the shards listed by
+    `diffusion_pytorch_model.safetensors.index.fp16.json` -> "fp16"), as SVD-XT's fp16 download has."""
+    names = [p.name for p in folder.iterdir()]
+    if any(n.endswith(".safetensors") and n.count(".") == 1 for n in names) or any(
+        n.endswith(".safetensors.index.json") for n in names
+    ):
+        return None
+    variants = {n.split(".")[-2] for n in names if n.endswith(".safetensors") and n.count(".") == 2}
+    variants |= {n.split(".")[-2] for n in names if ".safetensors.index." in n and n.endswith(".json")}
+    return sorted(variants)[0] if variants else None
