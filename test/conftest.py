@@ -55,3 +55,24 @@ def write_tiny_model(
 def tiny_model_path(tmp_path_factory) -> Path:
     """A random-init tiny world-model folder: 16x16 pixel-space images, action_dim 2, window of 8."""
     return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Two cores are shared with other work: oversubscribed OpenMP threads crawl."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def keep_torch_threads():
+    """A CLI run with --threads changes the whole process: give the setting back after the test."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)

@@ -24,8 +24,15 @@ CROSS_ATTENTION_DIM = 32
 IMAGE_SIZE = 32  # pixels; the VAE downsamples by 4 (three blocks), so latents are 8 x 8
 
 
-def tiny_svd_parts(seed: int = 0, projection_dim: int = CROSS_ATTENTION_DIM, vae_latents: int = LATENT_CHANNELS):
-    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, UNetSpatioTemporalConditionModel
+def tiny_svd_parts(
+    seed: int = 0, projection_dim: int = CROSS_ATTENTION_DIM, vae_latents: int = LATENT_CHANNELS
+):
+    """The five parts; `projection_dim` and `vae_latents` may be set to mismatch the U-Net."""
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        UNetSpatioTemporalConditionModel,
+    )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     torch.manual_seed(seed)

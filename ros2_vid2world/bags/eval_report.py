@@ -86,10 +86,11 @@ def write_report(
 
 
 def markdown(summary: dict) -> str:
+    inputs = [summary["dataset"]] if "dataset" in summary else summary.get("bags", [])  # see bag_evaluation
     lines = [
         "# Offline evaluation",
         "",
-        f"Model `{summary.get('model')}` on {', '.join(f'`{b}`' for b in summary.get('bags', []))}: "
+        f"Model `{summary.get('model')}` on {', '.join(f'`{b}`' for b in inputs)}: "
         f"{summary['starts']} starting points, context {summary.get('context')} frames, "
         f"horizon {len(summary['psnr'])} frames at {summary.get('fps')} fps "
         f"({summary['frames_evaluated']} imagined frames compared).",

@@ -1,4 +1,4 @@
-"""`vid2world eval-bag`: offline evaluation of a world model and planner on recorded bags."""
+"""`vid2world eval-bag`: offline evaluation of a world model and planner on recorded bags (or a dataset)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..bags.open_loop_eval import OpenLoopConfig
 from ..bags.planner_agreement import AgreementConfig
-from .bag_topic_arguments import add_bag_topic_arguments, episode_options
+from .bag_topic_arguments import episode_options
+from .episode_sources import add_optional_bag_arguments, check_bag_options
 from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
 
@@ -22,16 +23,20 @@ AGREEMENT_FLAGS = {"denoise_steps": "planner_denoise_steps"}
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eval-bag",
-        help="open-loop prediction and planner agreement of a world model on recorded bags",
+        help="open-loop prediction and planner agreement of a world model on recorded bags (or a dataset)",
+        usage="%(prog)s (BAG [BAG ...] --image-topic TOPIC [bag options] | --dataset DS) --model MODEL "
+        "--out OUT [options]",
         description="From many starting points, give the model K recorded frames and the recorded actions, "
         "imagine H frames and compare them with the camera (PSNR, SSIM, against copying the last frame); "
         "plan toward the recorded frame H steps ahead and compare the first action with the recorded one. "
-        "Writes report.json, report.md, psnr.png, ssim.png and side_by_side.gif to --out.",
+        "Writes report.json, report.md, psnr.png, ssim.png and side_by_side.gif to --out. The episodes come "
+        "from bags, or from a dataset folder (--dataset, e.g. one imported from LeRobot).",
     )
-    parser.add_argument("bags", nargs="+", type=Path, metavar="BAG", help="rosbag2 folders")
+    parser.add_argument("bags", nargs="*", type=Path, metavar="BAG", help="rosbag2 folders")
+    parser.add_argument("--dataset", type=Path, metavar="DS", help="a dataset folder instead of bags")
     parser.add_argument("--model", type=Path, required=True, help="world-model folder")
     parser.add_argument("--out", type=Path, required=True, help="report folder to write")
-    add_bag_topic_arguments(parser, fps_help="the rate the model steps at (default: the camera's)")
+    add_optional_bag_arguments(parser, fps_help="the rate the model steps at (default: the camera's)")
     add_setting_options(parser.add_argument_group("open-loop prediction"), OpenLoopConfig, OPEN_LOOP,
                         defaults={"context": None, "horizon": None})
     planner = parser.add_argument_group("planner agreement")
@@ -53,25 +58,25 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
     if args.planner_starts < 0:
         raise ValueError(f"--planner-starts must be >= 0. Got {args.planner_starts}.")
-    options = episode_options(args)
+    if args.dataset is not None and args.bags:
+        raise ValueError("give rosbag2 folders or --dataset, not both.")
+    if args.dataset is None and not args.bags:
+        raise ValueError("give rosbag2 folders, or a dataset folder with --dataset.")
+    check_bag_options(args, None if args.dataset is None else "--dataset")
+    options = episode_options(args) if args.dataset is None else None
     open_loop = from_args(OpenLoopConfig, args, OPEN_LOOP)
     agreement = from_args(
         AgreementConfig, args, AGREEMENT, flags=AGREEMENT_FLAGS,
         guidance_scale=args.guidance_scale, seed=args.seed,
     )
     set_torch_threads(args.threads)
-    from ..bags.bag_evaluation import evaluate_bag
+    from ..bags.bag_evaluation import evaluate_bag, evaluate_dataset
 
-    summary = evaluate_bag(
-        args.bags,
-        args.model,
-        args.out,
-        options,
-        open_loop,
-        agreement,
-        planner_starts=args.planner_starts,
-        progress=sys.stderr.isatty(),
-    )
+    evaluation = {"planner_starts": args.planner_starts, "progress": sys.stderr.isatty()}
+    if args.dataset is not None:
+        summary = evaluate_dataset(args.dataset, args.model, args.out, open_loop, agreement, **evaluation)
+    else:
+        summary = evaluate_bag(args.bags, args.model, args.out, options, open_loop, agreement, **evaluation)
     if args.json:
         print(json.dumps(summary))
         return 0

@@ -131,7 +131,7 @@ class DatasetWriter:
             raise ValueError(f"dataset {str(self.path)!r}: no episodes to write.")
         for name, raw in self._raw.items():
             raw.close()
-            _raw_to_npy(self._staging / f"{name}.raw", self._staging / f"{name}.npy",
+            raw_to_npy(self._staging / f"{name}.raw", self._staging / f"{name}.npy",
                         (self._frames, *self._shapes[name]), ARRAYS[name])
         height, width = self._shapes["frames"][:2]
         manifest = {
@@ -162,7 +162,8 @@ class DatasetWriter:
             self.abort()
 
 
-def _raw_to_npy(raw: Path, npy: Path, shape: tuple[int, ...], dtype) -> None:
+def raw_to_npy(raw: Path, npy: Path, shape: tuple[int, ...], dtype) -> None:
+    """Prefix the raw array file `raw` with a .npy header as `npy`, then delete `raw`."""
     header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
     with open(npy, "wb") as out, open(raw, "rb") as data:
         np.lib.format.write_array_header_1_0(out, header)

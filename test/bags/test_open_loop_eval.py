@@ -31,7 +31,7 @@ def brightness_episode(increments: list[int], start: int = 20, size=(16, 16)) ->
     return {"frames": frames, "actions": actions}
 
 
-def oracle_rollout(self, history, history_actions, actions, generator=None):
+def oracle_rollout(self, history, history_actions, actions, generator=None, conditioning=None):
     """A perfect model of the brightness world: each action adds its first value (in 0..255 units)."""
     frame, imagined = history[:, -1:], []
     for j in range(actions.shape[1]):

@@ -21,14 +21,7 @@ def static_scene(episode, index, size):
     return np.full((*size, 3), (40, 120, 200), np.uint8)
 
 
-@pytest.fixture(autouse=True)
-def keep_torch_threads():
-    """--threads 1 changes the whole process: give the setting back after each test."""
-    import torch
-
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("keep_torch_threads")  # --threads changes the whole process
 
 
 @pytest.fixture(scope="module")

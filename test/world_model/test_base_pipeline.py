@@ -116,5 +116,6 @@ def test_vae_latents_must_match_the_unet(tmp_path):
 
 def test_image_encoder_projection_must_match_cross_attention(tmp_path):
     path = write_tiny_svd_pipeline(tmp_path / "pipeline", projection_dim=16)
-    with pytest.raises(ValueError, match=r"image_encoder/ projects to 16 values; the U-Net's cross-attention takes 32"):
+    match = r"image_encoder/ projects to 16 values; the U-Net's cross-attention takes 32"
+    with pytest.raises(ValueError, match=match):
         load_base(path)
