@@ -31,7 +31,10 @@ class ClipDataset(Dataset):
 
     Items: `frames` [F, 3, H, W] float32 in [-1, 1] (the pixel-space model range) and `actions`
     [F, A] float32 in the model's units (`normalization`; default: from the dataset's own statistics),
-    the same normalisation the planner applies (it reads it from the model folder).
+    the same normalisation the planner applies (it reads it from the model folder). With a `latents`
+    cache (latent-space models), `latents` [F, C, h, w] replace the frames, and the clip's first frame
+    comes as `first_frame` [3, H, W] with its CLIP `embedding` [D] when the cache has them (the image
+    conditioning of Stable Video Diffusion bases).
     """
 
     def __init__(
@@ -40,8 +43,10 @@ class ClipDataset(Dataset):
         episodes: list[int],
         clip_frames: int,
         normalization: ActionNormalization | None = None,
+        latents=None,
     ):
         self.dataset = dataset
+        self.latents = latents  # a LatentCache, or None
         self.clip_frames = clip_frames
         self.starts = dataset.clip_starts(clip_frames, episodes)
         self.normalization = normalization or ActionNormalization.from_stats(
@@ -52,8 +57,22 @@ class ClipDataset(Dataset):
         return len(self.starts)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        span = slice(int(self.starts[index]), int(self.starts[index]) + self.clip_frames)
-        frames = torch.from_numpy(np.array(self.dataset.frames[span]))  # a copy: the memory map is read-only
-        frames = frames.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-        actions = self.normalization.normalize(np.asarray(self.dataset.actions[span], np.float32))
-        return {"frames": frames, "actions": torch.from_numpy(actions)}
+        start = int(self.starts[index])
+        span = slice(start, start + self.clip_frames)
+        recorded = np.asarray(self.dataset.actions[span], np.float32)
+        actions = torch.from_numpy(self.normalization.normalize(recorded))
+        if self.latents is None:
+            return {"frames": _pixels(self.dataset.frames[span]), "actions": actions}
+        item = {
+            "latents": torch.from_numpy(np.array(self.latents.latents[span])),
+            "actions": actions,
+            "first_frame": _pixels(self.dataset.frames[start : start + 1])[0],
+        }
+        if self.latents.embeddings is not None:
+            item["embedding"] = torch.from_numpy(np.array(self.latents.embeddings[start]))
+        return item
+
+
+def _pixels(frames: np.ndarray) -> torch.Tensor:
+    """uint8 [F, H, W, 3] (a read-only memory map: copied) -> float32 [F, 3, H, W] in [-1, 1]."""
+    return torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)

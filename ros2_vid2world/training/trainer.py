@@ -22,18 +22,19 @@ from ..dataset import EpisodeDataset
 from ..world_model import causalize
 from ..world_model.action_normalization import ActionNormalization
 from ..world_model.action_space import DEFAULT_ACTION_SPACE
-from ..world_model.base_pipeline import load_base
+from ..world_model.base_pipeline import BaseModel, load_base
 from ..world_model.diffusion_forcing import diffusion_forcing_loss
 from ..world_model.folder import WorldModelFolder
+from ..world_model.image_conditioning import ImageConditioning
 from ..world_model.latent_codec import LatentCodec
 from ..world_model.model import Vid2WorldModel
-from ..world_model.noise_schedule import make_scheduler
 from ..world_model.presets import PATCH_SIZES, base_unet_from_preset
 from .base_diffusion import video_diffusion_loss
 from .checkpoint import latest_checkpoint, load_optimizer, load_state, save_checkpoint
 from .clips import ClipDataset, split_episodes
 from .ema import EMAWeights
 from .metrics_log import MetricsLog
+from .model_parts import latent_parts, open_latent_cache, parts_conditioner, training_scheduler
 from .train_config import TrainConfig
 
 STAGES = ("pretrain", "transfer")
@@ -54,14 +55,20 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     dataset = EpisodeDataset(config.data)
     init = _init_folder(config, dataset)
-    timing = model_timing(dataset, init)  # refused before any training, not at the end
+    base = load_base(config.base) if config.base is not None else None
+    parts = latent_parts(base, init, dataset)  # refused before any training, not at the end
+    timing = model_timing(dataset, init)
     action_stats = dataset.action_stats if init is None else init.action_stats
     normalization = ActionNormalization.from_stats(action_stats, dataset.action_dim)
     train_episodes, holdout_episodes = split_episodes(dataset, config.holdout_episodes, config.clip_frames)
-    clips = ClipDataset(dataset, train_episodes, config.clip_frames, normalization)
-    # v-prediction trains with zero terminal SNR (Vid2World's released config); epsilon cannot.
-    zero_snr = config.prediction_type == "v_prediction"
-    scheduler = make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr)
+    latents = None
+    if parts:  # built by the main process, opened by all
+        if accelerator.is_main_process:
+            open_latent_cache(dataset, parts, progress=True)
+        accelerator.wait_for_everyone()
+        latents = open_latent_cache(dataset, parts)
+    clips = ClipDataset(dataset, train_episodes, config.clip_frames, normalization, latents=latents)
+    scheduler = training_scheduler(config, base, init)
     checkpoints = config.work_dir / "checkpoints"
 
     latest = latest_checkpoint(checkpoints)
@@ -108,19 +115,25 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
             state, latest = {"stage": "transfer", "step": 0}, None
 
     if latest is None:
-        model = _transferred_model(config, dataset) if init is None else init.model.train()
+        model = _transferred_model(config, dataset, base) if init is None else init.model.train()
         ema = EMAWeights(model, config.ema_decay)
     else:
         model = _load_model(latest, "model", base=False)
         ema = EMAWeights(model, config.ema_decay)
         ema.model.load_state_dict(_load_model(latest, "ema", base=False).state_dict())
     df_config = config.diffusion_forcing()
-    codec = model_codec(model.unet.config, dataset)
+    codec = LatentCodec(parts["vae"]) if parts else model_codec(model.unet.config, dataset)
+    conditioner = parts_conditioner(parts, model.config) if model.config.conditioning == "image" else None
 
     def transfer_loss(model, batch, generator):
+        clean = batch["latents"] if "latents" in batch else codec.encode(batch["frames"])
+        conditioning = None
+        if conditioner is not None:  # SVD's: the clip's first frame, augmented anew at every step
+            latent = conditioner.latent(batch["first_frame"], generator)
+            conditioning = ImageConditioning(latent, batch["embedding"][:, None])
         return diffusion_forcing_loss(
-            model, scheduler, codec.encode(batch["frames"]), batch["actions"], df_config,
-            generator=generator, prediction_type=config.prediction_type,
+            model, scheduler, clean, batch["actions"], df_config,
+            generator=generator, prediction_type=config.prediction_type, conditioning=conditioning,
         )
 
     summary["stages"]["transfer"] = _run_stage(
@@ -130,7 +143,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     if accelerator.is_main_process:
         WorldModelFolder(
             model=ema.model, scheduler=scheduler, action_stats=action_stats, patch_size=codec.patch_size,
-            **timing,
+            **timing, **parts,
         ).save(config.out)
     accelerator.wait_for_everyone()
     metrics.close()
@@ -164,14 +177,16 @@ def export_latest(config: TrainConfig) -> dict:
         )
     dataset = EpisodeDataset(config.data)
     init = _init_folder(config, dataset)
-    zero_snr = config.prediction_type == "v_prediction"
+    base = load_base(config.base) if config.base is not None else None
+    parts = latent_parts(base, init, dataset)
     model = _load_model(latest, "ema", base=False).eval()
     WorldModelFolder(
         model=model,
-        scheduler=make_scheduler(config.prediction_type, rescale_betas_zero_snr=zero_snr),
+        scheduler=training_scheduler(config, base, init),
         action_stats=dataset.action_stats if init is None else init.action_stats,
-        patch_size=model_codec(model.unet.config, dataset).patch_size,
+        patch_size=1 if parts else model_codec(model.unet.config, dataset).patch_size,
         **model_timing(dataset, init),
+        **parts,
     ).save(config.out)
     return {"out": str(config.out), "checkpoint": latest.name, "step": load_state(latest)["step"]}
 
@@ -325,9 +340,6 @@ def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFold
         return None
     folder = WorldModelFolder.load(config.init)
     where = f"--init {str(config.init)!r}"
-    if folder.vae is not None:
-        raise ValueError(f"{where} works in an autoencoder's latent space; training those from datasets "
-                         "is not supported yet: pass a pixel-space world model.")
     model = folder.model.config
     if model.action_dim != dataset.action_dim:
         raise ValueError(f"{where} takes {model.action_dim}-dimensional actions; the dataset "
@@ -346,26 +358,26 @@ def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFold
     return folder
 
 
-def _transferred_model(config: TrainConfig, dataset: EpisodeDataset) -> Vid2WorldModel:
+def _transferred_model(
+    config: TrainConfig, dataset: EpisodeDataset, base: BaseModel | None
+) -> Vid2WorldModel:
     """Stage (b)'s starting point: the pre-trained (or given) base, causalized with weight transfer."""
-    if config.base is not None:
-        loaded = load_base(config.base)
-        base, vae = loaded.unet, loaded.vae
-        if vae is not None:
-            raise ValueError(
-                f"--base {str(config.base)!r} has an autoencoder; training latent-space models from "
-                "datasets is not supported yet: pass a pixel-space U-Net folder."
-            )
+    conditioning = "learned"
+    if base is not None:
+        unet, conditioning = base.unet, base.conditioning
+        if base.vae is None:
+            model_codec(unet.config, dataset)  # raises when the dataset's frames do not fit the base
     elif config.pretrain_steps > 0:
-        base = UNetSpatioTemporalConditionModel.from_pretrained(
+        unet = UNetSpatioTemporalConditionModel.from_pretrained(
             config.work_dir / "base", use_safetensors=True
         )
     else:
-        base = _fresh_base(config, dataset)
-    model_codec(base.config, dataset)  # raises when the dataset's frames do not fit the base
+        unet = _fresh_base(config, dataset)
+    if base is None:
+        model_codec(unet.config, dataset)
     return causalize(
-        base, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer,
-        prediction_type=config.prediction_type, max_frames=config.clip_frames,
+        unet, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer,
+        prediction_type=config.prediction_type, max_frames=config.clip_frames, conditioning=conditioning,
     )
 
 

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from diffusers import SchedulerMixin
 
 from ..settings import check_settings, setting
+from .image_conditioning import ImageConditioning
 from .model import Vid2WorldModel
 from .noise_schedule import (
     add_noise,
@@ -77,13 +78,19 @@ def diffusion_forcing_loss(
     config: DiffusionForcingConfig | None = None,
     generator: torch.Generator | None = None,
     prediction_type: str | None = None,
+    conditioning: ImageConditioning | None = None,
 ) -> torch.Tensor:
     """Mean squared error of the model's prediction, every frame at its own random noise level.
+
+    For a continuous-noise (EDM) model, the v-prediction error is EDM's loss with its weighting
+    lambda(sigma) = (sigma^2 + 1) / sigma^2 (sigma_data = 1): the denoised error is c_out times the
+    v error, and lambda c_out^2 = 1.
 
     Args:
         clean: [B, F, C, H, W] clean frames (model space: pixels in [-1, 1] or scaled latents).
         actions: [B, F, A]; actions[:, t] is taken after frame t.
         prediction_type: defaults to the model's; pass it when `model` is wrapped (e.g. by DDP).
+        conditioning: for image-conditioned models, the clip's first frame's (batch B).
 
     Returns:
         The scalar loss.
@@ -103,7 +110,7 @@ def diffusion_forcing_loss(
     noisy = add_noise(scheduler, clean, noise, timesteps)
     alpha_bar = alphas_cumprod_at(scheduler, timesteps, clean)
     target = prediction_target(prediction_type or model.config.prediction_type, clean, noise, alpha_bar)
-    prediction = model(noisy, timesteps, actions, action_mask=keep).sample
+    prediction = model(noisy, timesteps, actions, action_mask=keep, conditioning=conditioning).sample
     per_frame = F.mse_loss(prediction.float(), target.float(), reduction="none").flatten(2).mean(2)
     return per_frame[supervised].mean()
 
