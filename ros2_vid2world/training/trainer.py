@@ -55,8 +55,8 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
     )
     dataset = EpisodeDataset(config.data)
     init = _init_folder(config, dataset)
-    base = load_base(config.base) if config.base is not None else None
-    parts = latent_parts(base, init, dataset)  # refused before any training, not at the end
+    given_base = load_base(config.base) if config.base is not None else None
+    parts = latent_parts(given_base, init, dataset)  # refused before any training, not at the end
     timing = model_timing(dataset, init)
     action_stats = dataset.action_stats if init is None else init.action_stats
     normalization = ActionNormalization.from_stats(action_stats, dataset.action_dim)
@@ -68,7 +68,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         accelerator.wait_for_everyone()
         latents = open_latent_cache(dataset, parts)
     clips = ClipDataset(dataset, train_episodes, config.clip_frames, normalization, latents=latents)
-    scheduler = training_scheduler(config, base, init)
+    scheduler = training_scheduler(config, given_base, init)
     checkpoints = config.work_dir / "checkpoints"
 
     latest = latest_checkpoint(checkpoints)
@@ -115,7 +115,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
             state, latest = {"stage": "transfer", "step": 0}, None
 
     if latest is None:
-        model = _transferred_model(config, dataset, base) if init is None else init.model.train()
+        model = _transferred_model(config, dataset, given_base) if init is None else init.model.train()
         ema = EMAWeights(model, config.ema_decay)
     else:
         model = _load_model(latest, "model", base=False)

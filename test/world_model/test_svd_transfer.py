@@ -63,3 +63,26 @@ def test_one_frame_denoises_as_the_base_does(svd_base):
         torch.testing.assert_close(denoised, expected, atol=1e-4, rtol=1e-4)
         checked += 1
     assert checked == 8
+
+
+def test_image_conditioning_is_computed_as_the_svd_pipeline_computes_it(svd_base, tmp_path):
+    """The CLIP embedding and the noise-augmented latent of a PIL frame, against
+    StableVideoDiffusionPipeline's own `_encode_image` and `preprocess` + noise + `_encode_vae_image`."""
+    from diffusers import StableVideoDiffusionPipeline
+    from PIL import Image
+
+    pipeline = StableVideoDiffusionPipeline.from_pretrained(write_tiny_svd_pipeline(tmp_path / "pipe"))
+    pixels = (torch.rand(32, 32, 3, generator=torch.Generator().manual_seed(3)) * 255).to(torch.uint8)
+    image = Image.fromarray(pixels.numpy())
+    frame = pixels.permute(2, 0, 1)[None].float() / 127.5 - 1.0  # the world model's camera frame
+    base = svd_base
+    conditioner = ImageConditioner(base.vae, base.image_encoder, base.image_mean, base.image_std, 0.02)
+    with torch.no_grad():
+        expected_embedding = pipeline._encode_image(image, "cpu", 1, False)
+        processed = pipeline.video_processor.preprocess(image, height=32, width=32)
+        noise = torch.randn(processed.shape, generator=torch.Generator().manual_seed(7))
+        expected_latent = pipeline._encode_vae_image(processed + 0.02 * noise, "cpu", 1, False)
+    got = conditioner(frame, torch.Generator().manual_seed(7))
+    torch.testing.assert_close(processed, frame, atol=1e-6, rtol=0)
+    torch.testing.assert_close(got.embedding, expected_embedding, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got.latent[:, 0], expected_latent, atol=1e-5, rtol=1e-5)
