@@ -35,7 +35,14 @@ class TrainConfig:
     pretrain_steps: int = setting(
         2000, "Stage (a) steps: action-free, bidirectional video diffusion (0 with --base or --init).", low=0
     )
-    steps: int = setting(4000, "Stage (b) steps: the Vid2World transfer.", low=1)
+    steps: int = setting(
+        4000, "Stage (b) steps: the Vid2World transfer (its cosine schedule's length; 0: pre-train only, "
+        "writing the base to <work_dir>/base).", low=0,
+    )
+    stop_at: int = setting(
+        0, "Stop stage (b) after this many of its `steps` and write the model (0: run all of them); "
+        "a later --resume with a higher stop_at goes on.", low=0,
+    )
     clip_frames: int = setting(6, "Frames per training clip (the model's window).", low=2)
     batch_size: int = setting(8, "Clips per step and process.", low=1)
     learning_rate: float = setting(
@@ -73,6 +80,10 @@ class TrainConfig:
         self.init = None if self.init is None else Path(self.init)
         if self.base is not None and self.init is not None:
             raise ValueError("--base and --init exclude each other: an --init world model is already causal.")
+        if self.steps == 0 and (self.base is not None or self.init is not None or self.pretrain_steps == 0):
+            raise ValueError(
+                "--steps 0 pre-trains a base only: it needs --pretrain-steps > 0 and no --base or --init."
+            )
         self.work_dir = self.out.parent / f"{self.out.name}.training" if self.work_dir is None else Path(
             self.work_dir
         )
@@ -114,7 +125,7 @@ class TrainConfig:
 
 
 # Settings a resumed run may change: its destination, its length and its bookkeeping.
-RESUMABLE_CHANGES = ("out", "work_dir", "steps", "checkpoint_every", "log_every")
+RESUMABLE_CHANGES = ("out", "work_dir", "steps", "stop_at", "checkpoint_every", "log_every")
 # `vid2world train` options named otherwise than their TrainConfig field.
 TRAIN_FLAGS = {"learning_rate": "lr", "pretrain_learning_rate": "pretrain_lr"}
 

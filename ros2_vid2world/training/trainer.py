@@ -113,6 +113,12 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
                 ema.model.save_pretrained(config.work_dir / "base", safe_serialization=True)
             accelerator.wait_for_everyone()
             state, latest = {"stage": "transfer", "step": 0}, None
+            if config.steps == 0:  # pre-training only: the base is the result
+                metrics.close()
+                summary.update(seconds=time.perf_counter() - started, out=str(config.work_dir / "base"),
+                               work_dir=str(config.work_dir), rank=accelerator.process_index,
+                               num_processes=accelerator.num_processes, weights_checksum=_checksum(base))
+                return summary
 
     if latest is None:
         model = _transferred_model(config, dataset, given_base) if init is None else init.model.train()
@@ -138,7 +144,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
 
     summary["stages"]["transfer"] = _run_stage(
         "transfer", model, ema, transfer_loss, config.steps, config.learning_rate,
-        config, accelerator, clips, checkpoints, metrics, latest, state["step"],
+        config, accelerator, clips, checkpoints, metrics, latest, state["step"], stop_at=config.stop_at,
     )
     if accelerator.is_main_process:
         WorldModelFolder(
@@ -193,9 +199,11 @@ def export_latest(config: TrainConfig) -> dict:
 
 def _run_stage(
     stage, model, ema, loss_fn, total_steps, learning_rate, config, accelerator, clips, checkpoints,
-    metrics, latest, start_step,
+    metrics, latest, start_step, stop_at: int = 0,
 ) -> dict:
-    """The optimisation loop of one stage, from `start_step` to `total_steps`."""
+    """The optimisation loop of one stage, from `start_step` to `total_steps` (or `stop_at`, when set:
+    the learning-rate schedule stays that of `total_steps`)."""
+    last_step = min(stop_at, total_steps) if stop_at else total_steps
     optimizer = torch.optim.AdamW(
         parameter_groups(model, learning_rate, config.action_lr_scale), weight_decay=config.weight_decay
     )
@@ -208,12 +216,12 @@ def _run_stage(
     model.train()
     wrapped, optimizer = accelerator.prepare(model, optimizer)
     bar = tqdm(
-        total=total_steps, initial=start_step, desc=stage, disable=not accelerator.is_main_process,
+        total=last_step, initial=start_step, desc=stage, disable=not accelerator.is_main_process,
         dynamic_ncols=True,
     )
     losses, window_start, seen = [], time.perf_counter(), 0
     loss = torch.tensor(float("nan"))
-    for step in range(start_step, total_steps):
+    for step in range(start_step, last_step):
         stream = (config.seed * len(STAGES) + STAGES.index(stage)) * 10**9 + step
         generator = torch.Generator().manual_seed(stream * 1024 + accelerator.process_index)
         batch = _batch(clips, config.batch_size, generator, accelerator.device)
@@ -231,7 +239,7 @@ def _run_stage(
         losses.append(loss.item())
         seen += config.batch_size * accelerator.num_processes
         done = step + 1
-        if done % config.log_every == 0 or done == total_steps:
+        if done % config.log_every == 0 or done == last_step:
             elapsed = time.perf_counter() - window_start
             row = {
                 "stage": stage, "step": done, "loss": sum(losses) / len(losses),
@@ -242,7 +250,7 @@ def _run_stage(
             bar.set_postfix(loss=f"{row['loss']:.4f}", clips_s=f"{row['clips_per_s']:.1f}")
             losses, window_start, seen = [], time.perf_counter(), 0
         bar.update(1)
-        if done % config.checkpoint_every == 0 or done == total_steps:
+        if done % config.checkpoint_every == 0 or done == last_step:
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:
                 save_checkpoint(
@@ -252,7 +260,8 @@ def _run_stage(
                 )
                 metrics.flush()
     bar.close()
-    return {"steps": total_steps, "started_at": start_step, "last_loss": float(loss.item())}
+    return {"steps": last_step, "schedule_steps": total_steps, "started_at": start_step,
+            "last_loss": float(loss.item())}
 
 
 def parameter_groups(model: torch.nn.Module, learning_rate: float, action_lr_scale: float) -> list[dict]:

@@ -110,7 +110,8 @@ def diffusion_forcing_loss(
     noisy = add_noise(scheduler, clean, noise, timesteps)
     alpha_bar = alphas_cumprod_at(scheduler, timesteps, clean)
     target = prediction_target(prediction_type or model.config.prediction_type, clean, noise, alpha_bar)
-    prediction = model(noisy, timesteps, actions, action_mask=keep, conditioning=conditioning).sample
+    extra = {} if conditioning is None else {"conditioning": conditioning}
+    prediction = model(noisy, timesteps, actions, action_mask=keep, **extra).sample
     per_frame = F.mse_loss(prediction.float(), target.float(), reduction="none").flatten(2).mean(2)
     return per_frame[supervised].mean()
 

@@ -252,3 +252,29 @@ def test_resuming_with_other_settings_is_refused_and_a_longer_run_is_not(square_
     longer = config(square_dataset, tmp_path / "again", pretrain_steps=0, steps=4, work_dir=first.work_dir)
     summary = train(longer, resume=True)
     assert summary["stages"]["transfer"]["started_at"] == 2 and summary["stages"]["transfer"]["steps"] == 4
+
+
+def test_stop_at_then_resume_ends_where_an_uninterrupted_run_does(square_dataset, tmp_path):
+    """A recipe stage that stops early on a long schedule (stop_at) and a later one that goes on."""
+    straight = train(config(square_dataset, tmp_path / "straight", pretrain_steps=0, steps=4))
+    stopped = config(square_dataset, tmp_path / "stopped", pretrain_steps=0, steps=4, stop_at=2)
+    first = train(stopped)
+    assert first["stages"]["transfer"]["steps"] == 2 and first["stages"]["transfer"]["schedule_steps"] == 4
+    assert WorldModelFolder.load(tmp_path / "stopped").model is not None  # written at the stop
+    rows = metrics_rows(stopped.work_dir)
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    # The learning rate at the stop is the 4-step schedule's, not a 2-step one's (which would be 0).
+    straight_rows = metrics_rows(tmp_path / "straight.training")
+    assert float(rows[-1]["lr"]) == pytest.approx(float(straight_rows[1]["lr"]))
+    resumed = train(config(square_dataset, tmp_path / "stopped", pretrain_steps=0, steps=4), resume=True)
+    assert resumed["stages"]["transfer"]["started_at"] == 2
+    assert resumed["weights_checksum"] == pytest.approx(straight["weights_checksum"], rel=1e-5)
+
+
+def test_steps_0_pre_trains_only_and_writes_the_base(square_dataset, tmp_path):
+    summary = train(config(square_dataset, tmp_path / "m", pretrain_steps=2, steps=0))
+    assert summary["out"] == str(tmp_path / "m.training" / "base")
+    assert (tmp_path / "m.training" / "base" / "config.json").is_file()
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(ValueError, match="--steps 0 pre-trains a base only"):
+        config(square_dataset, tmp_path / "m2", pretrain_steps=0, steps=0)
