@@ -25,8 +25,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "Forcing, actions and per-frame action dropout. Checkpoints (safetensors) and metrics.csv go to "
         "--work-dir; --resume continues after a kill.",
     )
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder (`vid2world dataset`)")
-    parser.add_argument("--out", type=Path, required=True, help="world-model folder to write")
+    parser.add_argument(
+        "--recipe",
+        type=Path,
+        metavar="FILE",
+        help="run every step of a model from a recipe file (recipes/*.yaml), resumably; the other options "
+        "do not apply (the recipe holds them) except --work-dir and --threads",
+    )
+    parser.add_argument("--data", type=Path, help="dataset folder (`vid2world dataset`)")
+    parser.add_argument("--out", type=Path, help="world-model folder to write")
     parser.add_argument("--base", type=Path, help="pre-trained diffusers U-Net folder: skips stage (a)")
     parser.add_argument(
         "--init",
@@ -52,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from ..training import export_latest, train
 
     set_torch_threads(args.threads)
+    if args.recipe is not None:
+        return _run_recipe(args)
+    for flag, value in (("--data", args.data), ("--out", args.out)):
+        if value is None:
+            raise ValueError(f"{flag} is required (or --recipe FILE).")
     for name in ("base", "init"):
         path = getattr(args, name)
         if path is not None and not path.is_dir():
@@ -73,4 +85,27 @@ def run(args: argparse.Namespace) -> int:
     elif summary["rank"] == 0:
         print(f"vid2world train: wrote {summary['out']} in {summary['seconds']:.0f} s "
               f"(checkpoints and metrics in {summary['work_dir']})")
+    return 0
+
+
+def _run_recipe(args: argparse.Namespace) -> int:
+    from ..recipe.recipe_runner import run_recipe
+
+    given = [flag for flag, value in (("--data", args.data), ("--out", args.out), ("--base", args.base),
+                                      ("--init", args.init)) if value is not None]
+    if given or args.resume or args.force or args.export_latest:
+        given += [f for f, v in (("--resume", args.resume), ("--force", args.force),
+                                 ("--export-latest", args.export_latest)) if v]
+        raise ValueError(f"{', '.join(given)}: not with --recipe (the recipe holds its steps' settings; "
+                         "running it again resumes it).")
+    def report(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    summary = run_recipe(args.recipe, args.work_dir, report=report)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"vid2world train: recipe {args.recipe} finished in {summary['seconds']:.0f} s"
+              + (f"; published {summary['published']}" if summary["published"] else "")
+              + f" (steps in {summary['work_dir']})")
     return 0

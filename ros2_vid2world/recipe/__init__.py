@@ -1,0 +1,1 @@
+"""Recipes: every step that makes a model, from one YAML file, resumable (`vid2world train --recipe`)."""

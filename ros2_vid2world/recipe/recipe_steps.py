@@ -1,0 +1,215 @@
+"""The kinds of recipe step: each stands for one command, takes that command's settings, writes one folder.
+
+collect    `vid2world collect`        {episodes, steps, size, seed, storage, ...ReacherConfig}
+dataset    `vid2world dataset`        {bags: [...], size: HxW, image_topic, joint_topic, action_topic, ...}
+pretrain   `vid2world train --steps 0` stage (a) only: TrainConfig settings; writes the base U-Net
+causalize  the base made a world model {base, data (for action statistics and timing), weight_transfer,
+           prediction_type, max_frames, action_init: zero | random, seed}
+train      `vid2world train`          TrainConfig settings (base or init, stop_at, ...); `continue: "@step"`
+           goes on with that step's run (its checkpoints, a longer schedule), as `--resume` would
+probe      `vid2world probe`          {model, data, ...ProbeTrainConfig}: the model with a state probe
+eval_bag   `vid2world eval-bag`       {bags | dataset, model, topics, ...OpenLoopConfig}: a report folder
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+STEP_KINDS: dict[str, Callable] = {}
+
+
+def step_kind(function: Callable) -> Callable:
+    STEP_KINDS[function.__name__.removeprefix("run_")] = function
+    return function
+
+
+def checked(cls: type, settings: dict, where: str, own: tuple[str, ...] = (), **fixed):
+    """An instance of the config dataclass `cls` from a step's settings (its fields, but for those the
+    recipe sets: `fixed`); unknown keys are refused (a misspelt setting silently keeping its default
+    would make another model). `own`: the step's keys that are not the config's."""
+    names = {f.name for f in dataclasses.fields(cls)} - set(fixed)
+    unknown = sorted(set(settings) - names - set(own))
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(names | set(own))}.")
+    try:
+        return cls(**{k: v for k, v in settings.items() if k in names}, **fixed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _size(text, where: str) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        height, width = (int(part) for part in str(text).lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{where}: `size` must be HEIGHTxWIDTH, e.g. 32x32. Got {text!r}.") from None
+    return height, width
+
+
+@step_kind
+def run_collect(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..sim.collect import collect
+    from ..sim.reacher_config import ReacherConfig
+
+    own = ("episodes", "steps", "storage")
+    config = checked(ReacherConfig, {("image_size" if k == "size" else k): v for k, v in settings.items()},
+                     where, own)
+    for key in ("episodes", "steps"):
+        if isinstance(settings.get(key), bool) or not isinstance(settings.get(key), int) or settings[key] < 1:
+            raise ValueError(f"{where}: `{key}` must be a positive integer. Got {settings.get(key)!r}.")
+    if check_only:
+        return {}
+    summary = collect(
+        out, episodes=settings.get("episodes", 0), steps=settings.get("steps", 0), config=config,
+        storage=settings.get("storage", "sqlite3"), force=True,
+    )
+    return summary.as_dict()
+
+
+@step_kind
+def run_dataset(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..bags.bag_episodes import EpisodeOptions
+    from ..bags.dataset_from_bags import dataset_from_bags
+
+    fields = {f.name for f in dataclasses.fields(EpisodeOptions)}
+    unknown = sorted(set(settings) - fields - {"bags"})
+    if unknown or not settings.get("bags"):
+        raise ValueError(f"{where}: needs `bags` and takes {sorted(fields)}; unknown: {unknown}.")
+    options = dict(settings, size=_size(settings.get("size"), where))
+    options.pop("bags")
+    try:
+        episode_options = EpisodeOptions(**options)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if check_only:
+        return {}
+    return dataset_from_bags([Path(b) for b in settings["bags"]], out, episode_options)
+
+
+@step_kind
+def run_pretrain(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..training import train
+    from ..training.train_config import TrainConfig
+
+    config = checked(TrainConfig, settings, where, out=out, steps=0, work_dir=_work_dir(out))
+    if check_only:
+        return {}
+    summary = train(config, resume=_has_run(out), force=not _has_run(out))
+    _replace(Path(summary["out"]), out, copy=True)
+    return summary
+
+
+@step_kind
+def run_causalize(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    import torch
+
+    from ..dataset import EpisodeDataset
+    from ..training.trainer import model_codec, model_timing
+    from ..world_model.base_pipeline import load_base
+    from ..world_model.causalization import folder_from_base
+
+    own = ("base", "data", "weight_transfer", "prediction_type", "max_frames", "action_init", "seed")
+    unknown = sorted(set(settings) - set(own))
+    if unknown or "base" not in settings or "data" not in settings:
+        raise ValueError(f"{where}: needs `base` and `data`, takes {list(own)}; unknown: {unknown}.")
+    if settings.get("action_init", "zero") not in ("zero", "random"):
+        got = settings["action_init"]
+        raise ValueError(f"{where}: `action_init` must be one of ['zero', 'random']. Got {got!r}.")
+    if check_only:
+        return {}
+    dataset = EpisodeDataset(settings["data"])
+    base = load_base(settings["base"])
+    patch = 1 if base.vae is not None else model_codec(base.unet.config, dataset).patch_size
+    options = {k: settings[k] for k in ("weight_transfer", "prediction_type", "max_frames") if k in settings}
+    folder = folder_from_base(
+        base, action_dim=dataset.action_dim, patch_size=patch, action_stats=dataset.action_stats,
+        **model_timing(dataset, None), **options,
+    )
+    if settings.get("action_init") == "random":  # a random last action layer instead of zeros
+        torch.manual_seed(int(settings.get("seed", 0)))
+        folder.model.action_embedding.mlp[-1].reset_parameters()
+    folder.save(out)
+    return {"out": str(out), "parameters": sum(p.numel() for p in folder.model.parameters())}
+
+
+@step_kind
+def run_train(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..training import train
+    from ..training.train_config import TrainConfig
+
+    previous = settings.get("continue")
+    config = checked(TrainConfig, settings, where, own=("continue",), out=out, work_dir=_work_dir(out))
+    if check_only:
+        return {}
+    if previous is not None and not _has_run(out):
+        # Go on with that step's run: its checkpoints (and settings) continue under a longer schedule.
+        shutil.copytree(_work_dir(Path(previous)), _work_dir(out), dirs_exist_ok=True)
+    return train(config, resume=_has_run(out), force=not _has_run(out))
+
+
+@step_kind
+def run_probe(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..dataset import EpisodeDataset
+    from ..training.probe_train_config import ProbeTrainConfig
+    from ..training.state_probe_training import train_state_probe
+    from ..world_model.folder import WorldModelFolder, save_state_probe
+
+    probe_settings = {k: v for k, v in settings.items() if k not in ("model", "data")}
+    config = checked(ProbeTrainConfig, probe_settings, where, own=("model", "data"))
+    if "model" not in settings or "data" not in settings:
+        raise ValueError(f"{where}: needs `model` and `data`.")
+    if check_only:
+        return {}
+    _replace(Path(settings["model"]), out, copy=True)
+    WorldModelFolder.load(out)  # a model, before minutes of training
+    dataset = EpisodeDataset(settings["data"])
+    names = list(dataset.manifest.get("joint_names") or [])
+    probe, summary = train_state_probe(dataset, config, names)
+    summary["out"] = str(save_state_probe(out, probe))
+    return summary
+
+
+@step_kind
+def run_eval_bag(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..bags.bag_episodes import EpisodeOptions
+    from ..bags.bag_evaluation import evaluate_bag, evaluate_dataset
+    from ..bags.open_loop_eval import OpenLoopConfig
+
+    options = {k: v for k, v in settings.items() if k in {f.name for f in dataclasses.fields(EpisodeOptions)}}
+    open_loop = checked(OpenLoopConfig, {k: v for k, v in settings.items() if k not in options}, where,
+                        own=("bags", "dataset", "model", "planner_starts"))
+    starts = int(settings.get("planner_starts", 0))
+    if ("dataset" in settings) == bool(settings.get("bags")) or "model" not in settings:
+        raise ValueError(f"{where}: needs `model` and one of `bags` or `dataset`.")
+    if check_only:
+        return {}
+    if "dataset" in settings:
+        return evaluate_dataset(settings["dataset"], settings["model"], out, open_loop, planner_starts=starts)
+    try:
+        episode_options = EpisodeOptions(**options)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    bags = [Path(b) for b in settings.get("bags", [])]
+    return evaluate_bag(bags, settings["model"], out, episode_options, open_loop, planner_starts=starts)
+
+
+def _work_dir(out: Path) -> Path:
+    return out.parent / f"{out.name}.training"
+
+
+def _has_run(out: Path) -> bool:
+    return (_work_dir(out) / "checkpoints" / "latest").is_file()
+
+
+def _replace(source: Path, target: Path, copy: bool) -> None:
+    """`target` becomes a copy of the folder `source` (atomically: staged beside it, then renamed)."""
+    from ..world_model.folder import replace_folder
+
+    staging = target.parent / f".{target.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging) if copy else shutil.move(source, staging)
+    replace_folder(staging, target)

@@ -1,0 +1,106 @@
+"""Recipes: every step of a model from one file, each step's settings validated as its command's, a
+finished step skipped, a changed one re-run with everything after it that reads it, an interrupted
+training step resumed, and the model published with its card kept."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from ros2_vid2world.cli import main
+from ros2_vid2world.recipe.recipe_runner import run_recipe
+from ros2_vid2world.world_model.folder import WorldModelFolder
+
+TOPICS = {"image_topic": "/camera/image_raw", "joint_topic": "/joint_states",
+          "action_topic": "/forward_command_controller/commands"}  # fmt: skip
+TRAIN = {"data": "@data", "clip_frames": 3, "batch_size": 2, "warmup_steps": 1, "holdout_episodes": 1,
+         "checkpoint_every": 1, "log_every": 1}  # fmt: skip
+
+
+def tiny_recipe(tmp_path, **train_overrides) -> dict:
+    return {
+        "work_dir": str(tmp_path / "run"),
+        "publish": {"step": "probed", "to": str(tmp_path / "models" / "tiny")},
+        "steps": [
+            {"name": "bags", "collect": {"episodes": 3, "steps": 6, "size": 16, "seed": 1}},
+            {"name": "data", "dataset": {"bags": ["@bags"], "size": "16x16", **TOPICS}},
+            {"name": "base", "pretrain": {**TRAIN, "preset": "tiny", "pretrain_steps": 2}},
+            {"name": "init", "causalize": {"base": "@base", "data": "@data", "max_frames": 3,
+                                           "prediction_type": "v_prediction", "action_init": "random"}},
+            {"name": "early", "train": {**TRAIN, "init": "@init", "steps": 4, "stop_at": 2,
+                                        **train_overrides}},
+            {"name": "late", "train": {**TRAIN, "init": "@init", "steps": 4, "continue": "@early",
+                                       **train_overrides}},
+            {"name": "probed", "probe": {"model": "@late", "data": "@data", "steps": 3, "batch_size": 8,
+                                         "holdout_episodes": 1}},
+            {"name": "report", "eval_bag": {"dataset": "@data", "model": "@probed", "context": 1,
+                                            "horizon": 1, "starts": 2, "denoise_steps": 1}},
+        ],
+    }  # fmt: skip
+
+
+def write(tmp_path, recipe: dict, name: str = "tiny.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("recipe")
+    (tmp_path / "models" / "tiny").mkdir(parents=True)
+    (tmp_path / "models" / "tiny" / "README.md").write_text("# the card\n")
+    lines: list[str] = []
+    summary = run_recipe(write(tmp_path, tiny_recipe(tmp_path)), report=lines.append)
+    return tmp_path, summary, lines
+
+
+def test_every_step_runs_and_the_model_is_published_with_its_card(finished, one_torch_thread):
+    tmp_path, summary, lines = finished
+    assert list(summary["steps"]) == ["bags", "data", "base", "init", "early", "late", "probed", "report"]
+    published = tmp_path / "models" / "tiny"
+    folder = WorldModelFolder.load(published)
+    assert folder.state_probe is not None and folder.model.config.max_frames == 3
+    assert (published / "README.md").read_text() == "# the card\n"
+    # The early stop ran 2 of a 4-step schedule; the continuation went on from there, not from 0.
+    assert summary["steps"]["early"]["stages"]["transfer"]["steps"] == 2
+    assert summary["steps"]["late"]["stages"]["transfer"]["started_at"] == 2
+    assert json.loads((tmp_path / "run" / "report" / "report.json").read_text())["starts"] == 2
+
+
+def test_running_again_skips_every_finished_step(finished, one_torch_thread):
+    tmp_path, _, _ = finished
+    lines: list[str] = []
+    run_recipe(write(tmp_path, tiny_recipe(tmp_path)), report=lines.append)
+    assert sum("skipped" in line for line in lines) == 8
+
+
+def test_a_changed_step_runs_again_with_the_steps_that_read_it(finished, one_torch_thread):
+    tmp_path, _, _ = finished
+    lines: list[str] = []
+    run_recipe(write(tmp_path, tiny_recipe(tmp_path, learning_rate=1e-3)), report=lines.append)
+    skipped = [line.split(":")[1].strip() for line in lines if "skipped" in line]
+    assert skipped == ["bags", "data", "base", "init"]
+    run_recipe(write(tmp_path, tiny_recipe(tmp_path)), report=lines.append)  # back as it was
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda r: r["steps"][4]["train"].update(lr=1e-3), "step 'early' (train): unknown setting(s) ['lr']"),
+        (lambda r: r["steps"][4]["train"].update(init="@nowhere"), "'@nowhere' is not an earlier step"),
+        (lambda r: r["steps"][1].update(name="bags"), "step 'bags': the name is used by an earlier step"),
+        (lambda r: r["steps"][4]["train"].update(steps=-1), "`steps` must be an integer >= 0. Got -1"),
+        (lambda r: r["steps"][0].update(fly={}), "expected exactly one of"),
+    ],
+)
+def test_a_bad_recipe_is_one_line_naming_the_file_and_step(tmp_path, capsys, change, message):
+    recipe = tiny_recipe(tmp_path)
+    change(recipe)
+    path = write(tmp_path, recipe, "bad.yaml")
+    assert main(["train", "--recipe", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(path) in err[0] and message in err[0], err
+    assert not (tmp_path / "run").exists()  # checked before anything ran
