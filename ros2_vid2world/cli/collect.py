@@ -13,7 +13,8 @@ from ..sim.reacher_config import ReacherConfig
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "collect",
-        help="record random episodes of the simulated reacher into a rosbag2 (training data)",
+        help="record random episodes of the simulated reacher into a rosbag2 (training data), or action-free "
+        "video of another DeepMind Control domain (--domain) into a dataset folder",
         description="Drive the simulated reacher (DeepMind Control, MuJoCo) with temporally correlated "
         "random velocity commands and write camera images, joint states, commands and /clock into a "
         "rosbag2, episodes separated by 1 s gaps.",
@@ -29,6 +30,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="camera image side in pixels (default %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes and commands")
+    other = parser.add_argument_group(
+        "other domains (action-free video for pre-training: --out is then a dataset folder, not a bag)"
+    )
+    other.add_argument("--domain", help="a DeepMind Control domain (cheetah, walker, finger, cartpole, ...)")
+    other.add_argument("--task", help="its task (default: the suite's first for the domain)")
+    other.add_argument("--camera", type=int, default=0, help="its camera index (default 0)")
+    other.add_argument(
+        "--frame-period", type=float, default=0.1, metavar="S",
+        help="simulated seconds between frames (default 0.1, the reacher's control period)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     parser.set_defaults(run=run)
@@ -44,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--episodes and --steps must be positive. Got {args.episodes} and {args.steps}.")
     if args.out.exists() and not args.force:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
+    if args.domain is not None:
+        return _domain_video(args)
+    for flag, value in (("--task", args.task), ("--camera", args.camera or None)):
+        if value is not None:
+            raise ValueError(f"{flag} applies to --domain only.")
     with tqdm(total=args.episodes * args.steps, desc="collect", unit="step", file=sys.stderr) as bar:
         summary = collect(
             args.out,
@@ -62,4 +78,26 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.frames} frames of {summary.image_size} px, {summary.bytes / 1e6:.1f} MB "
             f"in {summary.seconds:.1f} s ({summary.seconds / summary.episodes:.2f} s per episode)"
         )
+    return 0
+
+
+def _domain_video(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..sim.domain_video import domain_environment, record_domain_video
+
+    domain_environment(args.domain, args.task, args.episodes, args.steps, args.size, args.camera, args.seed,
+                       args.frame_period)  # checked before the progress bar appears
+    with tqdm(total=args.episodes * args.steps, desc=f"collect {args.domain}", unit="frame",
+              file=sys.stderr) as bar:
+        summary = record_domain_video(
+            args.out, args.domain, episodes=args.episodes, steps=args.steps, size=args.size, task=args.task,
+            camera=args.camera, seed=args.seed, frame_period=args.frame_period, on_step=bar.update,
+        )
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"wrote {summary['out']}: {summary['domain']}/{summary['task']}, {summary['episodes']} "
+              f"episodes, {summary['frames']} frames of {summary['image_size']} px at {summary['fps']:g} "
+              f"fps, no actions, in {summary['seconds']:.1f} s")
     return 0

@@ -41,6 +41,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="world-model folder to fine-tune (e.g. models/reacher on a lab's own bags): skips stage (a), "
         "keeps its action normalisation",
     )
+    parser.add_argument(
+        "--pretrain-data",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DS",
+        help="stage (a) learns video from these dataset folders instead of --data (action-free ones too, "
+        "e.g. `vid2world collect --domain`; list --data among them to keep it)",
+    )
     parser.add_argument("--work-dir", type=Path, help="checkpoints and metrics (default: <out>.training)")
     add_setting_options(parser, TrainConfig, TRAINING_SETTINGS, flags=TRAIN_FLAGS)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -71,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
     config = from_args(
         TrainConfig, args, TRAINING_SETTINGS, flags=TRAIN_FLAGS,
         data=args.data, out=args.out, base=args.base, init=args.init, work_dir=args.work_dir,
+        pretrain_data=tuple(args.pretrain_data),
     )
     if args.export_latest:
         exported = export_latest(config)
@@ -92,7 +102,8 @@ def _run_recipe(args: argparse.Namespace) -> int:
     from ..recipe.recipe_runner import run_recipe
 
     given = [flag for flag, value in (("--data", args.data), ("--out", args.out), ("--base", args.base),
-                                      ("--init", args.init)) if value is not None]
+                                      ("--init", args.init), ("--pretrain-data", args.pretrain_data or None))
+             if value is not None]
     if given or args.resume or args.force or args.export_latest:
         given += [f for f, v in (("--resume", args.resume), ("--force", args.force),
                                  ("--export-latest", args.export_latest)) if v]

@@ -46,6 +46,7 @@ class ClipDataset(Dataset):
         latents=None,
     ):
         self.dataset = dataset
+        self.episodes = episodes
         self.latents = latents  # a LatentCache, or None
         self.clip_frames = clip_frames
         self.starts = dataset.clip_starts(clip_frames, episodes)
@@ -76,3 +77,23 @@ class ClipDataset(Dataset):
 def _pixels(frames: np.ndarray) -> torch.Tensor:
     """uint8 [F, H, W, 3] (a read-only memory map: copied) -> float32 [F, 3, H, W] in [-1, 1]."""
     return torch.from_numpy(np.array(frames)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+class VideoClipDataset(Dataset):
+    """Clips of `clip_frames` consecutive frames, no actions: what stage (a) pre-trains on, from any
+    dataset folder, action-free video of other domains included. Items: `frames` [F, 3, H, W]."""
+
+    def __init__(self, dataset: EpisodeDataset, clip_frames: int, episodes: list[int] | None = None):
+        self.dataset, self.clip_frames = dataset, clip_frames
+        self.starts = dataset.clip_starts(clip_frames, episodes)
+        if not len(self.starts):
+            raise ValueError(
+                f"dataset {str(dataset.path)!r}: no episode has the {clip_frames} frames of a clip."
+            )
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        start = int(self.starts[index])
+        return {"frames": _pixels(self.dataset.frames[start : start + self.clip_frames])}

@@ -30,6 +30,9 @@ class TrainConfig:
     out: Path
     base: Path | None = None
     init: Path | None = None
+    # Stage (a) learns video from these datasets (default: `data`), action-free ones included, e.g.
+    # other domains' video from `vid2world collect --domain`; stage (b) uses `data` only.
+    pretrain_data: tuple[Path, ...] = ()
     preset: str = setting("demo", "Architecture of the stage (a) base.", choices=tuple(sorted(BASE_PRESETS)))
     work_dir: Path | None = None
     pretrain_steps: int = setting(
@@ -76,6 +79,7 @@ class TrainConfig:
 
     def __post_init__(self):
         self.data, self.out = Path(self.data), Path(self.out)
+        self.pretrain_data = tuple(Path(p) for p in self.pretrain_data)
         self.base = None if self.base is None else Path(self.base)
         self.init = None if self.init is None else Path(self.init)
         if self.base is not None and self.init is not None:
@@ -98,7 +102,12 @@ class TrainConfig:
         )
 
     def to_json(self) -> dict:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+        def plain(value):
+            if isinstance(value, (tuple, list)):
+                return [plain(v) for v in value]
+            return str(value) if isinstance(value, Path) else value
+
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def resume_mismatches(self, saved: dict) -> list[str]:
         """The settings of a run being resumed that differ from those it was started with (`saved`, its
@@ -117,6 +126,8 @@ class TrainConfig:
             before = saved[name]
             if name in ("data", "base", "init") and before is not None and value is not None:
                 same = Path(before).resolve() == Path(value).resolve()
+            elif name == "pretrain_data":
+                same = [Path(p).resolve() for p in before] == [Path(p).resolve() for p in value]
             else:
                 same = before == value
             if not same:

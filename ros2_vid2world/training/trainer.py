@@ -16,6 +16,7 @@ import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs
 from diffusers import UNetSpatioTemporalConditionModel
 from diffusers.optimization import get_cosine_schedule_with_warmup
+from torch.utils.data import ConcatDataset
 from tqdm.auto import tqdm
 
 from ..dataset import EpisodeDataset
@@ -31,7 +32,7 @@ from ..world_model.model import Vid2WorldModel
 from ..world_model.presets import PATCH_SIZES, base_unet_from_preset
 from .base_diffusion import video_diffusion_loss
 from .checkpoint import latest_checkpoint, load_optimizer, load_state, save_checkpoint
-from .clips import ClipDataset, split_episodes
+from .clips import ClipDataset, VideoClipDataset, split_episodes
 from .ema import EMAWeights
 from .metrics_log import MetricsLog
 from .model_parts import latent_parts, open_latent_cache, parts_conditioner, training_scheduler
@@ -54,6 +55,11 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
         kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     dataset = EpisodeDataset(config.data)
+    if dataset.action_dim == 0:
+        raise ValueError(
+            f"--data {str(config.data)!r} holds no actions (action-free video): pre-train on it with "
+            "--pretrain-data; --data needs the actions the world model learns."
+        )
     init = _init_folder(config, dataset)
     given_base = load_base(config.base) if config.base is not None else None
     parts = latent_parts(given_base, init, dataset)  # refused before any training, not at the end
@@ -107,7 +113,8 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
 
             summary["stages"]["pretrain"] = _run_stage(
                 "pretrain", base, ema, pretrain_loss, config.pretrain_steps, config.pretrain_learning_rate,
-                config, accelerator, clips, checkpoints, metrics, latest, state["step"],
+                config, accelerator, pretrain_clips(config, dataset, clips), checkpoints, metrics, latest,
+                state["step"],
             )
             if accelerator.is_main_process:
                 ema.model.save_pretrained(config.work_dir / "base", safe_serialization=True)
@@ -262,6 +269,25 @@ def _run_stage(
     bar.close()
     return {"steps": last_step, "schedule_steps": total_steps, "started_at": start_step,
             "last_loss": float(loss.item())}
+
+
+def pretrain_clips(config: TrainConfig, dataset: EpisodeDataset, clips: ClipDataset):
+    """Stage (a)'s clips: the training dataset's own, or those of every --pretrain-data dataset (all
+    their episodes; `data` counts only when listed), checked to be of the dataset's image size."""
+    if not config.pretrain_data:
+        return clips
+    parts = []
+    for path in config.pretrain_data:
+        other = EpisodeDataset(path)
+        if tuple(other.image_size) != tuple(dataset.image_size):
+            raise ValueError(
+                f"--pretrain-data {str(path)!r} has {other.image_size[0]}x{other.image_size[1]} frames; "
+                f"--data has {dataset.image_size[0]}x{dataset.image_size[1]} (the base's size): rebuild it "
+                "at that size."
+            )
+        same = other.path.resolve() == dataset.path.resolve()
+        parts.append(VideoClipDataset(other, config.clip_frames, clips.episodes if same else None))
+    return ConcatDataset(parts)
 
 
 def parameter_groups(model: torch.nn.Module, learning_rate: float, action_lr_scale: float) -> list[dict]:

@@ -278,3 +278,19 @@ def test_steps_0_pre_trains_only_and_writes_the_base(square_dataset, tmp_path):
     assert not (tmp_path / "m").exists()
     with pytest.raises(ValueError, match="--steps 0 pre-trains a base only"):
         config(square_dataset, tmp_path / "m2", pretrain_steps=0, steps=0)
+
+
+def test_stage_a_pre_trains_on_other_action_free_video(square_dataset, tmp_path):
+    """--pretrain-data: other domains' video (no actions) for stage (a); stage (b) on the labelled data."""
+    from ros2_vid2world.sim.domain_video import record_domain_video
+
+    other = tmp_path / "cheetah"
+    record_domain_video(other, "cheetah", episodes=2, steps=6, size=16)
+    summary = train(config(square_dataset, tmp_path / "m", pretrain_data=(other,), pretrain_steps=2, steps=1))
+    assert summary["stages"]["pretrain"]["steps"] == 2 and summary["stages"]["transfer"]["steps"] == 1
+    assert WorldModelFolder.load(tmp_path / "m").model.config.action_dim == 2
+    with pytest.raises(ValueError, match="holds no actions \\(action-free video\\): pre-train on it with"):
+        train(config(other, tmp_path / "m2"))
+    record_domain_video(tmp_path / "big", "cheetah", episodes=1, steps=6, size=24)
+    with pytest.raises(ValueError, match="has 24x24 frames; --data has 16x16"):
+        train(config(square_dataset, tmp_path / "m3", pretrain_data=(tmp_path / "big",)))
