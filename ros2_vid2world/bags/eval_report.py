@@ -31,6 +31,9 @@ def summarise(open_loop: OpenLoopResult, agreement: AgreementResult | None, cont
         "copy_last_ssim": _mean(open_loop.copy_last_ssim),
         "planner": None if agreement is None else agreement.summary(),
     }
+    if open_loop.shuffled_psnr is not None:  # the same model and noise with other starts' actions
+        summary["shuffled_actions_psnr"] = _mean(open_loop.shuffled_psnr)
+        summary["shuffled_actions_ssim"] = _mean(open_loop.shuffled_ssim)
     summary.update(context)
     return summary
 

@@ -36,6 +36,11 @@ class OpenLoopConfig:
     guidance_scale: float = same_rules_as(SamplerConfig, "guidance_scale", 2.5)
     batch_size: int = setting(8, "Starting points per sampler call.", low=1)
     seed: int = setting(0, "Seed of the sampling noise.", low=0)
+    shuffled_actions: bool = setting(
+        False,
+        "Also imagine every start with another start's actions (same history, same noise): how much the "
+        "prediction depends on the actions (a model that ignores them scores the same).",
+    )
 
     def __post_init__(self):
         check_settings(self)
@@ -65,6 +70,8 @@ class OpenLoopResult:
     copy_last_ssim: np.ndarray
     recorded_examples: np.ndarray
     imagined_examples: np.ndarray
+    shuffled_psnr: np.ndarray | None = None  # with another start's actions ([S, H]; shuffled_actions)
+    shuffled_ssim: np.ndarray | None = None
 
 
 def starting_points(lengths: list[int], context: int, horizon: int, count: int) -> list[tuple[int, int]]:
@@ -108,7 +115,10 @@ def evaluate_open_loop(
     conditioner = folder.conditioner
     k, h = config.context, config.horizon
     normalization = folder.action_normalization
-    imagined_all, target_all, last_all = [], [], []
+    imagined_all, target_all, last_all, shuffled_all = [], [], [], []
+    # Each start's new actions replaced by the next start's (a derangement: no start keeps its own).
+    future = [normalization.normalize(episodes[e]["actions"][t : t + h]) for e, t in starts]
+    others = future[1:] + future[:1]
     batches = range(0, len(starts), config.batch_size)
     for first in tqdm(batches, desc="open loop", unit="batch", disable=not progress, leave=False):
         chosen = starts[first : first + config.batch_size]
@@ -122,10 +132,20 @@ def evaluate_open_loop(
         # Image-conditioned (SVD) models see the first context frame's image conditioning.
         conditioning = None if conditioner is None else conditioner(pixels[:, 0], generator)
         with torch.no_grad():
+            state = generator.get_state()
             latents = sampler.rollout(
                 model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator, conditioning
             )
             imagined = unit_range_to_images(folder.codec.decode(latents)).cpu().numpy()
+            if config.shuffled_actions:
+                after = generator.get_state()
+                generator.set_state(state)  # the same noise: only the actions differ
+                swapped = torch.from_numpy(np.stack(others[first : first + len(chosen)])).float().to(device)
+                shuffled = sampler.rollout(
+                    model_history, actions_t[:, : k - 1], swapped, generator, conditioning
+                )
+                shuffled_all.append(unit_range_to_images(folder.codec.decode(shuffled)).cpu().numpy())
+                generator.set_state(after)
         imagined_all.append(imagined)
         target_all.append(np.stack([episodes[e]["frames"][t + 1 : t + h + 1] for e, t in chosen]))
         last_all.append(history[:, -1])
@@ -135,6 +155,7 @@ def evaluate_open_loop(
     shape = (len(starts), h)
     shown = min(examples, len(starts))
     recorded_examples = np.stack([episodes[e]["frames"][t - k + 1 : t + h + 1] for e, t in starts[:shown]])
+    shuffled = np.concatenate(shuffled_all) if shuffled_all else None
     return OpenLoopResult(
         starts=starts,
         psnr=psnr(_flat(imagined), _flat(target)).reshape(shape),
@@ -143,4 +164,6 @@ def evaluate_open_loop(
         copy_last_ssim=ssim(_flat(last), _flat(target)).reshape(shape),
         recorded_examples=recorded_examples,
         imagined_examples=imagined[:shown],
+        shuffled_psnr=None if shuffled is None else psnr(_flat(shuffled), _flat(target)).reshape(shape),
+        shuffled_ssim=None if shuffled is None else ssim(_flat(shuffled), _flat(target)).reshape(shape),
     )

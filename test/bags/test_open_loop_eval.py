@@ -83,3 +83,18 @@ def test_actions_are_normalised_with_the_folders_statistics(tiny_model_path):
     np.testing.assert_array_equal(folder.action_normalization.normalize(actions), actions)
     folder.action_stats = {"mean": [1.0, 2.0], "std": [2.0, 4.0]}
     np.testing.assert_allclose(folder.action_normalization.normalize(actions), [[0.0, 0.5]])
+
+
+def test_shuffled_actions_show_how_much_the_prediction_depends_on_them(monkeypatch, tiny_model_path):
+    """The perfect brightness model is perfect with its own actions and wrong with another start's;
+    a model that ignored actions would score the same both ways."""
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", oracle_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    increments = [5, 10, 15, 20] * 3
+    episodes = [brightness_episode(increments), brightness_episode(increments[::-1], start=60)]
+    config = OpenLoopConfig(context=2, horizon=2, starts=6, batch_size=4, shuffled_actions=True)
+    result = evaluate_open_loop(folder, episodes, config)
+    np.testing.assert_array_equal(result.psnr, PSNR_CAP_DB)
+    assert result.shuffled_psnr.shape == result.psnr.shape
+    assert (result.shuffled_psnr < PSNR_CAP_DB).any() and (result.shuffled_psnr <= result.psnr).all()
+    assert evaluate_open_loop(folder, episodes, OpenLoopConfig(context=2, horizon=2)).shuffled_psnr is None
