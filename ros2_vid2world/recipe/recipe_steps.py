@@ -1,6 +1,7 @@
 """The kinds of recipe step: each stands for one command, takes that command's settings, writes one folder.
 
-collect    `vid2world collect`        {episodes, steps, size, seed, storage, ...ReacherConfig}
+collect    `vid2world collect`        {episodes, steps, size, seed, storage, ...ReacherConfig}, or with
+           `domain` (and task, camera, frame_period): another domain's action-free video dataset
 dataset    `vid2world dataset`        {bags: [...], size: HxW, image_topic, joint_topic, action_topic, ...}
 pretrain   `vid2world train --steps 0` stage (a) only: TrainConfig settings; writes the base U-Net
 causalize  the base made a world model {base, data (for action statistics and timing), weight_transfer,
@@ -9,12 +10,16 @@ train      `vid2world train`          TrainConfig settings (base or init, stop_a
            goes on with that step's run (its checkpoints, a longer schedule), as `--resume` would
 probe      `vid2world probe`          {model, data, ...ProbeTrainConfig}: the model with a state probe
 eval_bag   `vid2world eval-bag`       {bags | dataset, model, topics, ...OpenLoopConfig}: a report folder
+demo       `vid2world demo`           {model, episodes, max_steps, seed, goals, planner: {...}, sim: {...}}
+table      the rows' reports (eval_bag and demo steps) in one markdown table (table.md, copy_to)
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,6 +60,8 @@ def run_collect(settings: dict, out: Path, where: str, check_only: bool = False)
     from ..sim.collect import collect
     from ..sim.reacher_config import ReacherConfig
 
+    if "domain" in settings:
+        return _domain_video(settings, out, where, check_only)
     own = ("episodes", "steps", "storage")
     config = checked(ReacherConfig, {("image_size" if k == "size" else k): v for k, v in settings.items()},
                      where, own)
@@ -99,7 +106,7 @@ def run_pretrain(settings: dict, out: Path, where: str, check_only: bool = False
     if check_only:
         return {}
     summary = train(config, resume=_has_run(out), force=not _has_run(out))
-    _replace(Path(summary["out"]), out, copy=True)
+    _replace(Path(summary["out"]), out)
     return summary
 
 
@@ -164,7 +171,7 @@ def run_probe(settings: dict, out: Path, where: str, check_only: bool = False) -
         raise ValueError(f"{where}: needs `model` and `data`.")
     if check_only:
         return {}
-    _replace(Path(settings["model"]), out, copy=True)
+    _replace(Path(settings["model"]), out)
     WorldModelFolder.load(out)  # a model, before minutes of training
     dataset = EpisodeDataset(settings["data"])
     names = list(dataset.manifest.get("joint_names") or [])
@@ -197,6 +204,24 @@ def run_eval_bag(settings: dict, out: Path, where: str, check_only: bool = False
     return evaluate_bag(bags, settings["model"], out, episode_options, open_loop, planner_starts=starts)
 
 
+def _domain_video(settings: dict, out: Path, where: str, check_only: bool) -> dict:
+    from ..sim.domain_video import domain_environment, record_domain_video
+
+    keys = ("domain", "task", "episodes", "steps", "size", "camera", "seed", "frame_period")
+    unknown = sorted(set(settings) - set(keys))
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {list(keys)}.")
+    values = {"task": None, "size": 64, "camera": 0, "seed": 0, "frame_period": 0.1, **settings}
+    try:
+        if check_only:
+            domain_environment(*(values.get(k) for k in keys))
+            return {}
+        values.pop("domain")
+        return record_domain_video(out, settings["domain"], **values)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
 def _work_dir(out: Path) -> Path:
     return out.parent / f"{out.name}.training"
 
@@ -205,11 +230,121 @@ def _has_run(out: Path) -> bool:
     return (_work_dir(out) / "checkpoints" / "latest").is_file()
 
 
-def _replace(source: Path, target: Path, copy: bool) -> None:
+def _replace(source: Path, target: Path) -> None:
     """`target` becomes a copy of the folder `source` (atomically: staged beside it, then renamed)."""
     from ..world_model.folder import replace_folder
 
     staging = target.parent / f".{target.name}.staging"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging) if copy else shutil.move(source, staging)
+    shutil.copytree(source, staging)
     replace_folder(staging, target)
+
+
+@step_kind
+def run_demo(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    """Closed loop on the simulated reacher: {model, episodes, max_steps, seed, goals, config (default
+    the shipped config/demo.yaml), planner: {node parameters}, sim: {node parameters}, random, oracle}."""
+    import yaml
+
+    from ..demo.demo_run import run_demo as demo
+    from ..demo.demo_settings import PLANNER_NODE, SIM_NODE, DemoSettings, find_shared
+
+    own = ("model", "episodes", "max_steps", "seed", "goals", "config", "planner", "sim", "random", "oracle")
+    unknown = sorted(set(settings) - set(own))
+    if unknown or "model" not in settings:
+        raise ValueError(f"{where}: needs `model`, takes {list(own)}; unknown: {unknown}.")
+    config = settings.get("config") or find_shared("config/demo.yaml")
+    if config is None:
+        raise ValueError(f"{where}: the shipped config/demo.yaml was not found; set `config`.")
+    document = yaml.safe_load(Path(config).read_text())
+    for node, key in ((PLANNER_NODE, "planner"), (SIM_NODE, "sim")):
+        document[node]["ros__parameters"].update(settings.get(key) or {})
+    if settings.get("goals"):
+        document[SIM_NODE]["ros__parameters"]["goal_source"] = settings["goals"]
+    # The nodes read their parameters from a file: the shipped one with this step's overrides (a
+    # temporary one while the recipe is only being checked: nothing is written then).
+    folder = Path(tempfile.mkdtemp()) if check_only else out.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    step_config = folder / f"{out.name}.config.yaml"
+    step_config.write_text(yaml.safe_dump(document, sort_keys=False))
+    values = {k: settings[k] for k in ("episodes", "max_steps", "seed") if k in settings}
+    try:
+        demo_settings = DemoSettings.from_config(
+            step_config, model_path=Path(settings["model"]), out=out, **values,
+            run_random=bool(settings.get("random", False)), run_oracle=bool(settings.get("oracle", False)),
+        )
+        demo_settings.planner_node  # noqa: B018 - the planner's settings checked before anything runs
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    finally:
+        if check_only:
+            shutil.rmtree(folder, ignore_errors=True)
+    if check_only:
+        return {}
+    result = demo(demo_settings)
+    if result.status != "complete":
+        raise ValueError(f"{where}: the demo stopped: {result.error}")
+
+    return json.loads((out / "report.json").read_text())
+
+
+@step_kind
+def run_table(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    """One table of evaluations: {rows: {label: "@eval_bag or demo step"}, copy_to: FILE.md}. Writes
+    table.md and table.json: per row, PSNR and SSIM per imagined step, with shuffled actions when
+    measured, and closed-loop success for demo rows."""
+
+    rows = settings.get("rows")
+    unknown = sorted(set(settings) - {"rows", "copy_to", "title"})
+    if not isinstance(rows, dict) or not rows or unknown:
+        raise ValueError(f"{where}: needs `rows` (label: step), takes `copy_to`, `title`; got {unknown}.")
+    if check_only:
+        return {}
+    table = {label: json.loads((Path(path) / "report.json").read_text()) for label, path in rows.items()}
+    text = _markdown_table(settings.get("title", "Evaluations"), table)
+    from ..world_model.folder import replace_folder
+
+    staging = out.parent / f".{out.name}.writing"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "table.md").write_text(text)
+    (staging / "table.json").write_text(json.dumps(table, indent=2, default=str) + "\n")
+    replace_folder(staging, out)
+    if settings.get("copy_to"):
+        Path(settings["copy_to"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings["copy_to"]).write_text(text)
+    return {"rows": len(table), "out": str(out)}
+
+
+def _markdown_table(title: str, table: dict) -> str:
+    lines = [f"## {title}", ""]
+    evals = {k: v for k, v in table.items() if "psnr" in v}
+    if evals:
+        steps = max(len(v["psnr"]) for v in evals.values())
+        head = " | ".join(f"{i + 1}" for i in range(steps))
+        lines += [f"| model | metric | {head} |", "|---|---|" + "---|" * steps]
+        for label, report in evals.items():
+            for key, name in (("psnr", "PSNR dB"), ("shuffled_actions_psnr", "PSNR, shuffled actions"),
+                              ("ssim", "SSIM"), ("shuffled_actions_ssim", "SSIM, shuffled actions")):
+                if key in report:
+                    lines.append(f"| {label} | {name} | {_cells(report[key])} |")
+        first = next(iter(evals.values()))
+        lines.append(f"| copy last frame | PSNR dB | {_cells(first['copy_last_psnr'])} |")
+        lines.append("")
+    demos = {k: v for k, v in table.items() if "success_rate" in v}
+    if demos:
+        lines += ["| closed loop | success | episodes | random | oracle |", "|---|---|---|---|---|"]
+        for label, report in demos.items():
+            lines.append(
+                f"| {label} | {_rate(report['success_rate'])} | {report.get('episodes_completed')} | "
+                f"{_rate(report.get('random_success_rate'))} | {_rate(report.get('oracle_success_rate'))} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _cells(values) -> str:
+    return " | ".join(f"{v:.3f}" for v in values)
+
+
+def _rate(value) -> str:
+    return "-" if value is None else f"{value:.2f}"

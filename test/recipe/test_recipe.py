@@ -104,3 +104,32 @@ def test_a_bad_recipe_is_one_line_naming_the_file_and_step(tmp_path, capsys, cha
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(path) in err[0] and message in err[0], err
     assert not (tmp_path / "run").exists()  # checked before anything ran
+
+
+def test_the_table_step_gathers_the_reports(finished, tmp_path, one_torch_thread):
+    recipe_dir, _, _ = finished
+    recipe = tiny_recipe(recipe_dir)
+    recipe["steps"].append({"name": "table", "table": {"rows": {"tiny model": "@report"}, "title": "Tiny",
+                                                      "copy_to": str(tmp_path / "docs" / "tiny.md")}})
+    run_recipe(write(recipe_dir, recipe, "with_table.yaml"), report=lambda line: None)
+    text = (tmp_path / "docs" / "tiny.md").read_text()
+    assert text.startswith("## Tiny") and "| tiny model | PSNR dB |" in text and "| copy last frame |" in text
+
+
+def test_a_demo_step_with_a_bad_planner_setting_is_refused_before_anything_runs(tmp_path, capsys):
+    recipe = tiny_recipe(tmp_path)
+    recipe["steps"].append({"name": "closed_loop", "demo": {"model": "@probed", "episodes": 2,
+                                                            "planner": {"planner.population": 1}}})
+    path = write(tmp_path, recipe, "demo.yaml")
+    assert main(["train", "--recipe", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "step 'closed_loop' (demo)" in err and "planner.population" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_domain_collect_step_checks_its_domain(tmp_path, capsys):
+    recipe = tiny_recipe(tmp_path)
+    other = {"domain": "spaceship", "episodes": 1, "steps": 2}
+    recipe["steps"].insert(0, {"name": "other", "collect": other})
+    assert main(["train", "--recipe", str(write(tmp_path, recipe, "d.yaml"))]) == 2
+    assert "step 'other' (collect): --domain must be one of" in capsys.readouterr().err
