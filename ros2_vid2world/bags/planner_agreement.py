@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..planning.planner_config import PlannerConfig
 from ..planning.visual_planner import VisualPlanner
-from ..settings import check_settings, same_rules_as, setting
+from ..settings import check_settings, defaults, same_rules_as, setting
 from ..world_model.folder import WorldModelFolder
 
 
@@ -27,11 +27,13 @@ class AgreementConfig:
     iterations: int = same_rules_as(PlannerConfig, "iterations", 2)
     denoise_steps: int = same_rules_as(PlannerConfig, "denoise_steps", 3)
     guidance_scale: float = same_rules_as(PlannerConfig, "guidance_scale", 2.5)
+    method: str = same_rules_as(PlannerConfig, "method", defaults(PlannerConfig)["method"])
     seed: int = setting(0, "Seed of the planning noise.", low=0)
 
     def __post_init__(self):
         check_settings(self)
-        self.planner_config(horizon=1, context=1)  # elites <= population, refused (never clamped)
+        # elites <= population (and icem's population floor), refused (never clamped)
+        self.planner_config(horizon=1, context=1)
 
     def planner_config(self, horizon: int, context: int) -> PlannerConfig:
         return PlannerConfig(
@@ -41,6 +43,7 @@ class AgreementConfig:
             horizon=horizon,
             denoise_steps=self.denoise_steps,
             guidance_scale=self.guidance_scale,
+            method=self.method,
             history_frames=context,
             seed=self.seed,
         )
@@ -49,7 +52,8 @@ class AgreementConfig:
 @dataclass
 class AgreementResult:
     """planned and recorded: [S, A] first actions; error: [S] L2 distance between them;
-    baseline_error: [S] L2 distance of the mean recorded action; cosine: [S] (nan for a zero action)."""
+    baseline_error: [S] L2 distance of the mean recorded action; cosine: [S] (nan for a zero action);
+    method: the planner's search method; evaluations: candidates it scored per decision."""
 
     starts: list[tuple[int, int]]
     planned: np.ndarray
@@ -57,10 +61,14 @@ class AgreementResult:
     error: np.ndarray
     baseline_error: np.ndarray
     cosine: np.ndarray
+    method: str = "cem"
+    evaluations: int = 0
 
     def summary(self) -> dict:
         return {
             "starts": len(self.starts),
+            "method": self.method,
+            "evaluations_per_decision": self.evaluations,
             "first_action_l2_error": float(self.error.mean()),
             "mean_action_l2_error": float(self.baseline_error.mean()),
             "per_dim_abs_error": np.abs(self.planned - self.recorded).mean(0).tolist(),
@@ -104,4 +112,6 @@ def evaluate_planner_agreement(
         error=np.linalg.norm(planned_a - recorded_a, axis=1),
         baseline_error=np.linalg.norm(all_actions.mean(0) - recorded_a, axis=1),
         cosine=cosine,
+        method=planner_config.method,
+        evaluations=sum(planner_config.populations()),
     )

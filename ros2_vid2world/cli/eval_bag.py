@@ -15,9 +15,12 @@ from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
 
 # The open-loop options (guidance and seed serve the planner too); the planner's own search options.
-OPEN_LOOP = ["context", "horizon", "starts", "denoise_steps", "guidance_scale", "batch_size", "seed"]
-AGREEMENT = ["population", "elites", "iterations", "denoise_steps"]
-AGREEMENT_FLAGS = {"denoise_steps": "planner_denoise_steps"}
+OPEN_LOOP = [
+    "context", "horizon", "starts", "denoise_steps", "guidance_scale", "batch_size", "seed",
+    "shuffled_actions",
+]
+AGREEMENT = ["method", "population", "elites", "iterations", "denoise_steps"]
+AGREEMENT_FLAGS = {"denoise_steps": "planner_denoise_steps", "method": "planner_method"}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

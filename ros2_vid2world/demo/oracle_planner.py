@@ -1,14 +1,15 @@
 """The ceiling: the learned planner's CEM with the simulator itself as the world model.
 
-Same optimiser (`planning.CEM`, same population, elites, iterations, horizon, momentum, std and seed),
-same warm start (the best sequence shifted by one step), same image cost (`GoalLatentCost`, with the
-planner's goal mode and blur, plus its action terms when their weights are set, and the joint-space
-goal cost read by the model folder's state probe when `probe_weight` is set), scored in the
-model's pixel space: camera images rendered at the sim's size and resized to the model's exactly as
-the planner node resizes camera and goal images. Only the imagination differs: each candidate is
-rolled out in MuJoCo from the current state (ReacherEnv get_state / set_state), and only the frames
-the cost reads are rendered (the last one, for goal mode "final"). So the gap between oracle and
-learned planner is the world model's; the gap between oracle and 1.0 is the planner's.
+Same optimiser (`planning.CEM`, same method, population, elites, iterations, horizon, momentum, std and
+seed), same warm start (the best sequence and, with icem, the kept elites, shifted by one step), same
+image cost (`GoalLatentCost`, with the planner's goal mode and blur, plus its action terms when their
+weights are set, and the joint-space goal cost read by the model folder's state probe when
+`probe_weight` is set), scored in the model's pixel space: camera images rendered at the sim's size
+and resized to the model's exactly as the planner node resizes camera and goal images. Only the
+imagination differs: each candidate is rolled out in MuJoCo from the current state (ReacherEnv
+get_state / set_state), and only the frames the cost reads are rendered (the last one, for goal mode
+"final"). So the gap between oracle and learned planner is the world model's; the gap between oracle
+and 1.0 is the planner's.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class OraclePlanner:
         self._cem: CEM | None = None
         self._cost: CompositeCost | None = None
         self._warm_start: torch.Tensor | None = None
+        self._kept_elites: torch.Tensor | None = None  # icem: [k, H, A], shifted like the warm start
         self._previous_action: torch.Tensor | None = None
 
     def model_frame(self, image: np.ndarray) -> torch.Tensor:
@@ -68,7 +70,7 @@ class OraclePlanner:
             decode=lambda frames: frames,
             probe=None if self.state_probe is None else self.state_probe.embed,
         )
-        self._warm_start = self._previous_action = None
+        self._warm_start = self._kept_elites = self._previous_action = None
 
     @torch.no_grad()
     def act(self, env) -> tuple[np.ndarray, np.ndarray]:
@@ -89,9 +91,10 @@ class OraclePlanner:
             winners.append(frames[torch.argmin(finite_costs(costs)), -1])
             return costs
 
-        _, info = self._cem.optimize(score, init_mean=self._warm_start)
+        _, info = self._cem.optimize(score, init_mean=self._warm_start, kept_elites=self._kept_elites)
         sequence = info.best_sequence
         self._warm_start = shift_sequence(sequence)
+        self._kept_elites = None if info.kept_elites is None else shift_sequence(info.kept_elites)
         self._previous_action = sequence[0].clone()
         return sequence[0].double().numpy(), unit_range_to_images(winners[info.best_iteration]).numpy()
 

@@ -9,7 +9,7 @@ import os
 import torch
 from diffusers import SchedulerMixin
 
-from ..choices import BACKENDS, DEVICES, PRECISIONS
+from ..choices import BACKENDS, DEVICES, ONNX_PRECISIONS, PRECISIONS
 from ..world_model.folder import WorldModelFolder
 from ..world_model.model import Vid2WorldModel
 from ..world_model.sampler import SamplerConfig
@@ -51,12 +51,13 @@ def make_imagination_engine(
         device: "auto", "cpu" or "cuda". torch: where the model runs. onnxruntime: which execution
             providers may be used (TensorRT/CUDA need onnxruntime-gpu); the history runs in torch
             on the model as given.
-        precision: torch backend only. "fp32"; "fp16": fp16 weights and activations, CUDA only;
+        precision: "fp32" (both backends). torch: "fp16": fp16 weights and activations, CUDA only;
             "bf16": the model calls under bf16 autocast (weights stay fp32), on CPU or CUDA. On a CPU
             with AMX or AVX-512 BF16 that is ~1.6x faster (`vid2world bench` measures it); elsewhere
-            bf16 is emulated and slower.
-        onnx_path: onnxruntime only: a file from `vid2world export-onnx` (checked against the model);
-            None exports the model in memory.
+            bf16 is emulated and slower. onnxruntime: "int8": the statically quantized denoiser of
+            `vid2world export-onnx --int8` (onnx_path must name that file).
+        onnx_path: onnxruntime only: a file from `vid2world export-onnx` (checked against the model and
+            the precision); None exports the model in memory (fp32 only).
         compile: torch only: wrap the cached forward in `torch.compile` (slow first calls).
         threads: onnxruntime only: intra-op threads (default: one per physical core).
 
@@ -70,22 +71,31 @@ def make_imagination_engine(
         model = folder_or_model
     if scheduler is None:
         raise ValueError("`scheduler` is required when a bare model (not a WorldModelFolder) is given.")
-    if precision not in PRECISIONS:
-        raise ValueError(f"`precision` must be one of {list(PRECISIONS)}. Got {precision!r}.")
+    if precision not in PRECISIONS + ONNX_PRECISIONS:
+        allowed = ONNX_PRECISIONS if backend == "onnxruntime" else PRECISIONS
+        raise ValueError(f"`precision` must be one of {list(allowed)}. Got {precision!r}.")
     if backend == "onnxruntime":
         if compile:
             raise ValueError(
                 "`compile` applies to the torch backend only. Got compile=True with onnxruntime."
             )
-        if precision != "fp32":
+        if precision not in ONNX_PRECISIONS:
             raise ValueError(
-                f"`precision` {precision!r} applies to backend torch only; onnxruntime runs fp32."
+                f"`precision` {precision!r} applies to backend torch only; onnxruntime runs "
+                f"{' or '.join(ONNX_PRECISIONS)}."
             )
         from .onnx_engine import OrtImaginationEngine
 
-        return OrtImaginationEngine(model, scheduler, config, onnx_path, device=device, threads=threads)
+        return OrtImaginationEngine(
+            model, scheduler, config, onnx_path, device=device, threads=threads, precision=precision
+        )
     if onnx_path is not None or threads is not None:
         raise ValueError("`onnx_path` and `threads` apply to the onnxruntime backend only.")
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"`precision` {precision!r} applies to backend onnxruntime only (a file from "
+            "`vid2world export-onnx --int8`)."
+        )
     target = select_device(device)
     if precision == "fp16" and target.type != "cuda":
         raise ValueError(f"`precision` 'fp16' needs a CUDA device. Got device {str(target)!r}.")

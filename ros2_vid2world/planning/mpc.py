@@ -81,10 +81,12 @@ class MPCPlanner:
         self.cem = CEM.from_config(config.cem)
         # [H, A] the previous plan shifted by one step, where the next plan starts; None = cold start.
         self.warm_start: torch.Tensor | None = None
+        # [k, H, A] icem: the previous plan's kept elites, shifted by one step like the warm start.
+        self.kept_elites: torch.Tensor | None = None
 
     def reset(self) -> None:
         """Forget the warm start: the next plan starts from the middle of the bounds."""
-        self.warm_start = None
+        self.warm_start = self.kept_elites = None
 
     def _imagine(self, model_actions: torch.Tensor) -> torch.Tensor:
         """[N, H * r, A] -> [N, H * r, C, h, w], checked so a wrong model is reported here, not by a cost."""
@@ -129,13 +131,14 @@ class MPCPlanner:
 
         if not isinstance(shift, int) or shift < 1:
             raise ValueError(f"`shift` must be an integer >= 1. Got {shift!r}.")
-        init_mean = self.warm_start if self.config.warm_start else None
-        if init_mean is not None and shift > 1:
-            init_mean = shift_sequence(init_mean, shift - 1)
-        _, info = self.cem.optimize(score, init_mean=init_mean, device=self.device)
+        init_mean, kept = (self.warm_start, self.kept_elites) if self.config.warm_start else (None, None)
+        if shift > 1:
+            init_mean, kept = (None if s is None else shift_sequence(s, shift - 1) for s in (init_mean, kept))
+        _, info = self.cem.optimize(score, init_mean=init_mean, device=self.device, kept_elites=kept)
         sequence = info.best_sequence
         if self.config.warm_start:
             self.warm_start = shift_sequence(sequence)
+            self.kept_elites = None if info.kept_elites is None else shift_sequence(info.kept_elites)
         return PlanResult(
             action=sequence[0].clone(),
             sequence=sequence,
@@ -147,11 +150,12 @@ class MPCPlanner:
 
 
 def shift_sequence(sequence: torch.Tensor, steps: int = 1) -> torch.Tensor:
-    """[H, A] -> [H, A]: drop the executed first `steps` and repeat the last one at the end.
+    """[..., H, A] -> [..., H, A]: drop the executed first `steps` and repeat the last one at the end.
 
     Repeating (not zero-padding) keeps the tail of the warm start a plausible continuation of the plan.
     """
-    steps = min(steps, sequence.shape[0] - 1)
+    steps = min(steps, sequence.shape[-2] - 1)
     if steps <= 0:
         return sequence.clone()
-    return torch.cat([sequence[steps:], sequence[-1:].expand(steps, -1)], dim=0)
+    tail = sequence[..., -1:, :].expand(*sequence.shape[:-2], steps, -1)
+    return torch.cat([sequence[..., steps:, :], tail], dim=-2)

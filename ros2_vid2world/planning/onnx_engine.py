@@ -9,14 +9,14 @@ import numpy as np
 import torch
 from diffusers import SchedulerMixin
 
-from ..choices import DEVICES
+from ..choices import DEVICES, ONNX_PRECISIONS
 from ..world_model.frame_cache import FrameCache
 from ..world_model.model import Vid2WorldModel
 from ..world_model.noise_schedule import is_continuous
 from ..world_model.sampler import SamplerConfig
 from .imagination import ImaginationEngine
 from .onnx_denoiser import CachedFrameDenoiser, DenoiserLayout
-from .onnx_export import ONNX_FORMAT, example_inputs, export_denoiser, weights_fingerprint
+from .onnx_export import ONNX_FORMAT, PRECISION_KEY, example_inputs, export_denoiser, weights_fingerprint
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -68,14 +68,25 @@ def make_session(onnx_model: str | os.PathLike | bytes, device: str = "auto", th
     return ort.InferenceSession(source, options, providers=execution_providers(device))
 
 
-def check_session(session, model: Vid2WorldModel, layout: DenoiserLayout, name: str = "ONNX model") -> None:
-    """Raise ValueError (one line, naming what was expected) unless `session` is this model's denoiser."""
+def check_session(
+    session, model: Vid2WorldModel, layout: DenoiserLayout, name: str = "ONNX model", precision: str = "fp32"
+) -> None:
+    """Raise ValueError (one line, naming what was expected) unless `session` is this model's denoiser
+    in `precision` ("fp32", or "int8" from `vid2world export-onnx --int8`)."""
     expected = layout.describe()
     meta = session.get_modelmeta().custom_metadata_map
     if meta.get("vid2world.format") != ONNX_FORMAT:
         raise ValueError(
             f"{name} is not a vid2world denoiser export (format {meta.get('vid2world.format')!r}, "
             f"expected {ONNX_FORMAT!r}); create one with `vid2world export-onnx`."
+        )
+    # Files written before int8 existed carry no precision: they are fp32.
+    stored = meta.get(PRECISION_KEY, "fp32")
+    if stored != precision:
+        how = "`vid2world export-onnx --int8 --data DS`" if precision == "int8" else "`vid2world export-onnx`"
+        raise ValueError(
+            f"{name} holds an {stored} denoiser, but precision {precision!r} was asked for: set precision "
+            f"{stored!r}, or write an {precision} file with {how}."
         )
     inputs = {i.name: i.shape for i in session.get_inputs()}
     outputs = [o.name for o in session.get_outputs()]
@@ -101,6 +112,16 @@ def check_session(session, model: Vid2WorldModel, layout: DenoiserLayout, name: 
         raise ValueError(
             f"{name} was exported from different weights than this model ({expected}); "
             "re-run `vid2world export-onnx` for this model."
+        )
+
+
+def check_onnx_support(model: Vid2WorldModel, scheduler: SchedulerMixin) -> None:
+    """ValueError unless the exported denoiser can run this model: it takes integer noise levels and no
+    image conditioning inputs."""
+    if model.config.conditioning == "image" or is_continuous(scheduler):
+        raise ValueError(
+            "the onnxruntime backend runs this project's own models only; a model transferred from "
+            "Stable Video Diffusion (continuous noise, image conditioning) runs with backend 'torch'."
         )
 
 
@@ -134,13 +155,19 @@ class OrtRollout:
             self.past[f"past_conv.{j}"] = np.ascontiguousarray(joined[:, :, -frames:])
 
     def _feed(self, sample, levels, led_to, keep) -> dict[str, np.ndarray]:
-        return {
-            "sample": _numpy(sample, np.float32),
-            "timestep": _numpy(levels, np.int64),
-            "led_to_action": _numpy(led_to, np.float32),
-            "keep": _numpy(keep, np.bool_),
-            **self.past,
-        }
+        return denoiser_feed(sample, levels, led_to, keep, self.past)
+
+
+def denoiser_feed(sample, levels, led_to, keep, past: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The exported denoiser's inputs by name: one new frame's call ([M, 1, ...] tensors, as
+    `TorchRollout.predict` takes them) and the past ([N, ...] arrays from `flat_past`)."""
+    return {
+        "sample": _numpy(sample, np.float32),
+        "timestep": _numpy(levels, np.int64),
+        "led_to_action": _numpy(led_to, np.float32),
+        "keep": _numpy(keep, np.bool_),
+        **past,
+    }
 
 
 def _numpy(tensor: torch.Tensor, dtype) -> np.ndarray:
@@ -158,9 +185,12 @@ class OrtImaginationEngine(ImaginationEngine):
         onnx_model: a file written by `vid2world export-onnx`, or its bytes; None exports the model now.
         device: "auto" (TensorRT/CUDA providers when onnxruntime-gpu offers them, else CPU), "cpu", "cuda".
         threads: intra-op threads; default one per physical core.
+        precision: "fp32", or "int8": `onnx_model` must then be a file from `vid2world export-onnx
+            --int8` (quantization needs a dataset to calibrate on, so it is never done here).
 
     Raises:
-        ValueError: the ONNX model is not this model's denoiser (layers, shapes or weights differ).
+        ValueError: the ONNX model is not this model's denoiser (layers, shapes or weights differ), or
+            not of `precision`.
     """
 
     def __init__(
@@ -171,16 +201,19 @@ class OrtImaginationEngine(ImaginationEngine):
         onnx_model: str | os.PathLike | bytes | None = None,
         device: str = "auto",
         threads: int | None = None,
+        precision: str = "fp32",
     ):
         super().__init__(model, scheduler, config)
-        if model.config.conditioning == "image" or is_continuous(scheduler):
-            # The exported denoiser takes integer noise levels and no image conditioning inputs.
-            raise ValueError(
-                "the onnxruntime backend runs this project's own models only; a model transferred from "
-                "Stable Video Diffusion (continuous noise, image conditioning) runs with backend 'torch'."
-            )
+        check_onnx_support(model, scheduler)
+        if precision not in ONNX_PRECISIONS:
+            raise ValueError(f"`precision` must be one of {list(ONNX_PRECISIONS)}. Got {precision!r}.")
         self.layout = DenoiserLayout.of(model)
         if onnx_model is None:
+            if precision != "fp32":
+                raise ValueError(
+                    f"precision {precision!r} needs a file from `vid2world export-onnx --int8 --data DS`: "
+                    "quantization is calibrated on a dataset's frames, so it is not done at load time."
+                )
             onnx_model, name = export_denoiser(model), "the exported ONNX model"
         elif isinstance(onnx_model, bytes):
             name = "the ONNX model"
@@ -196,7 +229,8 @@ class OrtImaginationEngine(ImaginationEngine):
             raise ValueError(
                 f"{name} could not be loaded by onnxruntime: {str(exc).splitlines()[0]}"
             ) from exc
-        check_session(self.session, model, self.layout, name)
+        check_session(self.session, model, self.layout, name, precision)
+        self.precision = precision
 
     # The exported denoiser takes one new frame per call.
     ROLLOUTS = ("autoregressive",)

@@ -19,6 +19,8 @@ from ..world_model.model import Vid2WorldModel
 from .onnx_denoiser import CachedFrameDenoiser, DenoiserLayout
 
 ONNX_FORMAT = "ros2_vid2world/onnx-denoiser/1"
+# Metadata of a quantized file ("int8"); an export of the weights as they are carries none (fp32).
+PRECISION_KEY = "vid2world.precision"
 DEFAULT_OPSET = 17
 # 14 brings Trilu and the attention export; 20 is the TorchScript exporter's newest.
 OPSETS = range(14, 21)
@@ -149,7 +151,11 @@ def save_denoiser_onnx(model: Vid2WorldModel, path: str | os.PathLike, opset: in
     path = Path(path)
     if not path.parent.is_dir():
         raise ValueError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist.")
-    data = export_denoiser(model, opset)
+    return write_atomically(path, export_denoiser(model, opset))
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write `data` to `path` through a staging file beside it, renamed into place."""
     staging = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(staging, "xb") as file:  # created with the usual permissions (umask), unlike mkstemp

@@ -11,9 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..choices import GOAL_MODES, JOINT_ACTION_KINDS
-from ..settings import check_settings, same_rules_as, setting
+from ..settings import check_settings, defaults, same_rules_as, setting
 from ..world_model.sampler_config import SamplerConfig
 from .cem_config import CEMConfig
+
+
+def _search_setting(name: str):
+    """The optimiser's own setting as a dynamic planner setting: its rule and its default."""
+    return same_rules_as(CEMConfig, name, defaults(CEMConfig)[name], dynamic=True)
 
 
 @dataclass
@@ -46,6 +51,12 @@ class PlannerConfig:
     momentum: float = same_rules_as(CEMConfig, "momentum", 0.1, dynamic=True)
     init_std: float = same_rules_as(CEMConfig, "init_std", 1.0, dynamic=True)
     min_std: float = same_rules_as(CEMConfig, "min_std", 0.05, dynamic=True)
+    method: str = _search_setting("method")
+    icem_beta: float = _search_setting("icem_beta")
+    icem_keep_elites: float = _search_setting("icem_keep_elites")
+    icem_population_decay: float = _search_setting("icem_population_decay")
+    icem_min_population: int = _search_setting("icem_min_population")
+    mppi_temperature: float = _search_setting("mppi_temperature")
     goal_weight: float = setting(
         1.0, "Weight of the image goal cost (distance between the imagined and the goal frame).",
         low=0.0, dynamic=True,
@@ -124,7 +135,18 @@ class PlannerConfig:
             init_std=self.init_std,
             min_std=self.min_std,
             seed=self.seed,
+            method=self.method,
+            icem_beta=self.icem_beta,
+            icem_keep_elites=self.icem_keep_elites,
+            icem_population_decay=self.icem_population_decay,
+            icem_min_population=self.icem_min_population,
+            mppi_temperature=self.mppi_temperature,
         )
+
+    def populations(self) -> list[int]:
+        """Candidates scored at each iteration of a decision (see `CEMConfig.populations`); each is
+        imagined for `model_steps` frames."""
+        return self.cem_config(action_dim=1, low=-1.0, high=1.0).populations()
 
     @property
     def model_steps(self) -> int:

@@ -27,7 +27,7 @@ class PlanOutput:
 
     action: [A] to execute now; sequence: [H, A] the plan; cost: its cost; latency_s: wall time of the
     decision; imagined: uint8 [H * r, h, w, 3] the plan's imagined camera frames (when decoded);
-    info: diagnostics (per-iteration best and mean cost, per-term costs).
+    info: diagnostics (per-iteration best and mean cost, candidates scored, per-term costs).
     """
 
     action: np.ndarray
@@ -150,6 +150,7 @@ class VisualPlanner:
         info = {
             "best_costs": list(result.info.best_costs),
             "mean_costs": list(result.info.mean_costs),
+            "populations": list(result.info.populations),
             "cost_terms": result.cost_terms,
         }
         return PlanOutput(
@@ -246,7 +247,7 @@ class VisualPlanner:
             self._imagine, self._costs(config), MPCConfig(config.horizon, cem, config.action_repeat)
         )
         if keep_warm_start and hasattr(self, "_mpc"):
-            mpc.warm_start = self._mpc.warm_start
+            mpc.warm_start, mpc.kept_elites = self._mpc.warm_start, self._mpc.kept_elites
         else:
             self._generator = torch.Generator(self._device)
             self._generator.manual_seed(0 if config.seed is None else config.seed)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..choices import BACKENDS, DEVICES, PRECISIONS
+from ..choices import BACKENDS, DEVICES, ONNX_PRECISIONS, PRECISIONS
 from ..planning.planner_config import PlannerConfig
 from ..settings import Declared, check_settings, declared_settings, from_values, prefixed, setting
 
@@ -136,11 +136,14 @@ class NodeConfig:
     )
     precision: str = setting(
         "fp32",
-        "backend torch: fp32; fp16 (CUDA only); bf16 (autocast; fast on CPUs with AMX/AVX-512 BF16).",
-        choices=PRECISIONS,
+        "backend torch: fp32; fp16 (CUDA only); bf16 (autocast; fast on CPUs with AMX/AVX-512 BF16). "
+        "backend onnxruntime: fp32, or int8 (onnx_model: a file from `vid2world export-onnx --int8`).",
+        choices=tuple(dict.fromkeys(PRECISIONS + ONNX_PRECISIONS)),
     )
     onnx_model: str = setting(
-        "", "backend onnxruntime: a file from `vid2world export-onnx`; empty = export the model at configure."
+        "",
+        "backend onnxruntime: a file from `vid2world export-onnx` (of the precision set); empty = export "
+        "the model at configure (fp32).",
     )
     num_threads: int = setting(
         0,
@@ -169,6 +172,12 @@ class NodeConfig:
             )
         if any(change <= 0 for change in self.max_action_change):
             raise ValueError(f"`max_action_change` must be > 0. Got {list(self.max_action_change)}.")
+        if self.precision == "int8" and (self.backend != "onnxruntime" or not self.onnx_model):
+            raise ValueError(
+                "`precision` 'int8' needs `backend` onnxruntime and `onnx_model` set to a file from "
+                f"`vid2world export-onnx --int8`. Got backend {self.backend!r}, onnx_model "
+                f"{self.onnx_model!r}."
+            )
         if self.backend == "onnxruntime" and self.planner.rollout == "joint":
             raise ValueError(
                 "`planner.rollout` 'joint' needs the torch backend: the ONNX denoiser takes one frame a call."

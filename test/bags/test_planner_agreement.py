@@ -24,3 +24,15 @@ def test_first_actions_are_compared_with_the_recorded_ones(tiny_model_path, one_
     summary = result.summary()
     assert summary["starts"] == 2 and len(summary["per_dim_abs_error"]) == 2
     assert -1.0 <= summary["cosine_similarity"] <= 1.0
+
+
+def test_the_planners_method_is_used_and_reported(tiny_model_path, one_torch_thread):
+    folder = WorldModelFolder.load(tiny_model_path)
+    rng = np.random.default_rng(0)
+    episodes = [{"frames": rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8),
+                 "actions": rng.uniform(-0.4, 0.4, (6, 2)).astype(np.float32)}]  # fmt: skip
+    low, high = np.array([-0.5, -0.5]), np.array([0.5, 0.5])
+    config = AgreementConfig(population=8, elites=2, iterations=2, denoise_steps=1, method="icem")
+    summary = evaluate_planner_agreement(folder, episodes, [(0, 1)], 2, 2, low, high, config).summary()
+    # The default floor (16) is above the population: iCEM then scores 8 candidates at both iterations.
+    assert summary["method"] == "icem" and summary["evaluations_per_decision"] == 16

@@ -82,3 +82,12 @@ def test_the_oracle_scores_with_the_planners_state_probe(env):
     assert [term.name for term in planner._cost.terms] == ["goal_latent", "state_probe_goal"]
     action, _ = planner.act(env)
     assert action.shape == (2,) and np.all(np.abs(action) <= 3.0)
+
+
+def test_the_oracle_plans_with_the_planners_method(env):
+    near_goal(env, seed=11)
+    planner = oracle(method="icem", icem_min_population=8, icem_keep_elites=0.5)
+    planner.start(env, seed=11)
+    planner.act(env)
+    assert planner._cem.config.method == "icem"
+    assert planner._kept_elites.shape == (2, 3, 2)  # 0.5 x 4 elites over the horizon of 3, for the next act

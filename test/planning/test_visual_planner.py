@@ -168,3 +168,16 @@ def test_goal_distance_is_zero_at_the_goal_and_grows_away_from_it(folder):
     assert planner.goal_distance() == pytest.approx(0.0, abs=1e-6)
     planner.observe(image(5), None)
     assert planner.goal_distance() > 0.01
+
+
+def test_icem_keeps_its_elites_across_decisions_and_setting_changes(folder, one_torch_thread):
+    settings = dict(method="icem", population=12, elites=4, icem_min_population=6, icem_keep_elites=0.5)
+    planner = ready_planner(folder, **settings)
+    first = planner.plan()
+    assert first.info["populations"] == [12, 10]  # 12 / 1.25, rounded
+    kept = planner._mpc.kept_elites
+    assert kept.shape == (2, 2, 2)  # 0.5 x 4 elites, horizon 2, shifted by one step
+    planner.update_config(population=10, icem_beta=1.0)
+    assert torch.equal(planner._mpc.kept_elites, kept)
+    planner.update_config(method="mppi")
+    assert planner.plan().info["populations"] == [10, 10]
