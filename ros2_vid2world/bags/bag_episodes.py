@@ -1,8 +1,9 @@
-"""Recorded bags -> episodes of frames, joints and actions at a fixed rate, in two passes per bag.
+"""Recorded bags -> episodes of frames, joints and actions (and object poses) at a fixed rate, in two passes
+per bag.
 
-Pass 1 (`recorded_streams`) reads stamps, joint states and actions of every bag, and `episode_plan`
-decides which camera frames become episode frames, so every bag is checked before anything is made.
-Pass 2 (`decode_episodes`) decodes only those frames, resizes them and hands each finished episode to
+Pass 1 (`recorded_streams`) reads stamps, joint states, actions (and object poses) of every bag, and
+`episode_plan` decides which camera frames become episode frames, so every bag is checked before anything
+is made. Pass 2 (`decode_episodes`) decodes only those frames, resizes them and hands each finished episode to
 a sink: the DatasetWriter for `vid2world dataset`, a list in memory for `vid2world eval-bag`.
 """
 
@@ -40,10 +41,13 @@ class EpisodeOptions:
     trajectory_field: str = "positions"  # which JointTrajectory point field is the action
     action_space: str | None = None  # None: from the message type, or the joints' motion
     message_types: MessageTypes = MessageTypes()  # definitions for bags that store none
+    object_pose_topic: str | None = None  # PoseStamped of an object, kept per frame as [x, y, yaw]
 
     def __post_init__(self):
         if not self.image_topic:
             raise ValueError("`image_topic` must be a topic name. Got an empty string.")
+        if self.object_pose_topic == "":
+            raise ValueError("`object_pose_topic` must be a topic name or None. Got an empty string.")
         if not self.joint_topic and not self.action_topic:
             raise ValueError(
                 "give --action-topic, or --joint-topic to derive actions from joint-position differences."
@@ -63,7 +67,9 @@ class EpisodeOptions:
 
 
 class EpisodeSink(Protocol):
-    def add_episode(self, frames, actions, joints=None, stamps=None, source: str = "") -> None: ...
+    """Takes each decoded episode; `object_poses=` comes as well only when an object pose topic is read."""
+
+    def add_episode(self, frames, actions, joints=None, stamps=None, source: str = "", **extra) -> None: ...
 
 
 @dataclass
@@ -153,6 +159,7 @@ def plan_bags(bags: list[str | os.PathLike], options: EpisodeOptions, progress: 
                 joint_names=joint_names,
                 trajectory_field=options.trajectory_field,
                 progress=progress,
+                object_pose_topic=options.object_pose_topic,
             )
         joint_names = found.joint_names if options.joint_topic else []
         streams.append(found)
@@ -235,8 +242,10 @@ def _decode_bag(
             remaining[number] -= 1
             if remaining[number] == 0:
                 episode = plan.episodes[number]
+                poses = {} if episode.object_poses is None else {"object_poses": episode.object_poses}
+                frames = buffers.pop(number)
                 sink.add_episode(
-                    buffers.pop(number), episode.actions, episode.joints, episode.stamps_ns, source=found.path
+                    frames, episode.actions, episode.joints, episode.stamps_ns, source=found.path, **poses
                 )
     if any(remaining.values()):
         raise ValueError(f"bag {str(bag.path)!r} changed while it was being read.")

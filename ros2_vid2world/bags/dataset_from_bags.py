@@ -27,15 +27,17 @@ def dataset_from_bags(
             "(joint_velocity, joint_position or joint_delta) so that a model trained on it can command "
             "a robot."
         )
-    with DatasetWriter(out, fps=planned.fps, joint_names=planned.joint_names) as writer:
+    topics = {"image": options.image_topic, "joints": options.joint_topic, "actions": options.action_topic}
+    if options.object_pose_topic:
+        topics["object_pose"] = options.object_pose_topic
+    writer = DatasetWriter(
+        out, fps=planned.fps, joint_names=planned.joint_names, object_pose_source=options.object_pose_topic
+    )
+    with writer:
         size = decode_episodes(planned, writer, progress)
         path = writer.close(
             sources=planned.sources(),
-            topics={
-                "image": options.image_topic,
-                "joints": options.joint_topic,
-                "actions": options.action_topic,
-            },
+            topics=topics,
             action_source=planned.action_source,
             control_period=planned.control_period,
             action_space=action_space,
@@ -53,6 +55,7 @@ def dataset_from_bags(
         "control_period": planned.control_period,
         "action_space": action_space,
         "action_space_source": how,
+        "object_pose_topic": options.object_pose_topic,
         "tolerance_s": planned.tolerance_ns / 1e9,
         "max_gap_s": planned.max_gap_ns / 1e9,
         "bags": planned.sources(),

@@ -1,10 +1,11 @@
 """Which camera frames become which dataset frames: pairing, episode splitting and resampling of one bag.
 
-Each kept camera frame is paired with the joint state and the action nearest in time (within a
-tolerance); frames without a partner are dropped, except that the last frame before a pause may lack
-an action (it shows the outcome of the last command) and gets zeros. The remaining frames are cut
-into episodes where the recording pauses for longer than `max_gap`, and each episode is resampled
-onto a fixed-rate clock (nearest frame per tick, with that frame's joints and action).
+Each kept camera frame is paired with the joint state, the action and (when asked for) the object pose
+nearest in time (within a tolerance); frames without a partner are dropped, except that the last frame
+before a pause may lack an action (it shows the outcome of the last command) and gets zeros. The
+remaining frames are cut into episodes where the recording pauses for longer than `max_gap`, and each
+episode is resampled onto a fixed-rate clock (nearest frame per tick, with that frame's joints, action
+and object pose).
 
 Without an action topic, the action after frame t is the joint-position change to frame t+1 (after
 resampling, so it matches the dataset's rate); the last frame of an episode gets zeros, which the
@@ -29,6 +30,7 @@ class EpisodePlan:
     stamps_ns: np.ndarray  # int64 [T] camera stamps of the chosen frames
     joints: np.ndarray  # float32 [T, J]
     actions: np.ndarray  # float32 [T, A]
+    object_poses: np.ndarray | None = None  # float32 [T, 3] x, y, yaw, when an object pose topic is read
 
 
 @dataclass
@@ -36,7 +38,7 @@ class BagPlan:
     path: str
     episodes: list[EpisodePlan] = field(default_factory=list)
     camera_messages: int = 0
-    unpaired_frames: int = 0  # camera frames with no joint state or action within tolerance
+    unpaired_frames: int = 0  # camera frames with no joint state, action (or object pose) within tolerance
     short_episodes: int = 0  # runs of fewer than 2 frames, dropped
 
     def summary(self, storage: str, definitions: str) -> dict:
@@ -62,7 +64,8 @@ def plan_episodes(
     check_no_overlap(camera_stamps, period_ns, what)
     matched: dict[str, np.ndarray] = {}
     paired: dict[str, np.ndarray] = {}
-    for name, stream in (("joints", streams.joints), ("actions", streams.actions)):
+    named = (("joints", streams.joints), ("actions", streams.actions), ("object_poses", streams.object_poses))
+    for name, stream in named:
         if stream is None:
             continue
         stamps, values = _sorted(stream, max_gap_ns, streams.path)
@@ -70,6 +73,8 @@ def plan_episodes(
         matched[name] = index >= 0
         paired[name] = np.where(matched[name][:, None], values[np.maximum(index, 0)], 0.0)
     keep = matched.get("joints", np.ones(len(camera_order), bool))
+    if "object_poses" in matched:
+        keep = keep & matched["object_poses"]
     if "actions" in matched:
         # A run's last frame shows the outcome of the last command and has no action after it: keep it,
         # with a zero action (a last action leads nowhere and stays out of the dataset's statistics).
@@ -95,12 +100,14 @@ def plan_episodes(
         else:
             actions = np.zeros_like(joints)
             actions[:-1] = np.diff(joints, axis=0)
+        poses = paired.get("object_poses")
         plan.episodes.append(
             EpisodePlan(
                 image_indices=camera_order[rows],
                 stamps_ns=camera_stamps[rows],
                 joints=joints.astype(np.float32),
                 actions=actions.astype(np.float32),
+                object_poses=None if poses is None else poses[rows].astype(np.float32),
             )
         )
     return plan

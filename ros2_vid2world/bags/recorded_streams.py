@@ -1,10 +1,11 @@
-"""First pass over a bag: the stamps of every camera frame, and the joint states and actions with theirs.
+"""First pass over a bag: the stamps of every camera frame, and the joint states, actions and (optionally)
+object poses with theirs.
 
 Images are not decoded here (only their headers are read), so a long bag costs little memory; the
 frames a dataset keeps are decoded in a second pass (`frame_writing`).
 
-Clocks: camera frames and joint states are timed by their header stamps (when the image or the
-measurement was taken). Actions are timed by when the bag received them: a Float64MultiArray has no
+Clocks: camera frames, joint states and object poses are timed by their header stamps (when the image or
+the measurement was taken). Actions are timed by when the bag received them: a Float64MultiArray has no
 header, and a JointTrajectory's stamp says when to start, not when it was decided. Receive times are
 moved onto the header clock by the camera's median delay (receive time - header stamp), which is 0 for
 a simulator that writes sim time into both, and the camera's transport latency on a real robot.
@@ -23,9 +24,11 @@ from .topic_values import (
     ACTION_TYPES,
     IMAGE_TYPES,
     JOINT_TYPES,
+    POSE_TYPES,
     action_vector,
     header_stamp_ns,
     joint_positions,
+    planar_pose,
 )
 
 
@@ -52,6 +55,7 @@ class RecordedStreams:
     joint_names: list[str] = field(default_factory=list)
     camera_delay_ns: int = 0
     definitions: str = "stored in the bag"  # or the release whose standard messages read it
+    object_poses: Stream | None = None  # values [N, 3]: x, y, yaw
 
 
 def read_streams(
@@ -62,6 +66,7 @@ def read_streams(
     joint_names: list[str] | None = None,
     trajectory_field: str = "positions",
     progress: bool = False,
+    object_pose_topic: str | None = None,
 ) -> RecordedStreams:
     """Read the stamps and values of the chosen topics of an open bag (one pass, images not decoded).
 
@@ -73,8 +78,12 @@ def read_streams(
         roles[joint_topic] = ("joint", JOINT_TYPES)
     if action_topic:
         roles[action_topic] = ("action", ACTION_TYPES)
-    if len(roles) < 1 + bool(joint_topic) + bool(action_topic):
-        raise ValueError("--image-topic, --joint-topic and --action-topic must be different topics.")
+    if object_pose_topic:
+        roles[object_pose_topic] = ("object pose", POSE_TYPES)
+    if len(roles) < 1 + bool(joint_topic) + bool(action_topic) + bool(object_pose_topic):
+        raise ValueError(
+            "--image-topic, --joint-topic, --action-topic and --object-pose-topic must be different topics."
+        )
     connections = {topic: bag.connections(topic, types, role) for topic, (role, types) in roles.items()}
     msgtypes = {topic: conns[0].msgtype for topic, conns in connections.items()}
     names = list(joint_names) if joint_names is not None else None
@@ -105,6 +114,8 @@ def read_streams(
                 if not names:
                     raise ValueError(f"bag {str(bag.path)!r}: the first message on {topic} names no joints.")
             values[topic].append(joint_positions(msg, names))
+        elif role == "object pose":
+            values[topic].append(planar_pose(msg))
         else:
             try:
                 values[topic].append(action_vector(msg, connection.msgtype, trajectory_field))
@@ -122,7 +133,11 @@ def read_streams(
     camera = Stream(
         image_topic, msgtypes[image_topic], _stamps(receive[image_topic], header[image_topic], delay)
     )
-    joints = actions = None
+    joints = actions = object_poses = None
+    if object_pose_topic:
+        object_poses = _value_stream(
+            bag, object_pose_topic, msgtypes[object_pose_topic], receive, header, values, delay, True
+        )
     if joint_topic:
         joints = _value_stream(bag, joint_topic, msgtypes[joint_topic], receive, header, values, delay, True)
     if action_topic:
@@ -138,6 +153,7 @@ def read_streams(
         joint_names=names or [],
         camera_delay_ns=delay,
         definitions=bag.definitions,
+        object_poses=object_poses,
     )
 
 

@@ -1,4 +1,5 @@
-"""Deserialized bag messages -> the numbers a dataset keeps: frames, joint positions, action vectors.
+"""Deserialized bag messages -> the numbers a dataset keeps: frames, joint positions, action vectors, and
+an object's pose in the table plane.
 
 Works on `rosbags` message objects (numpy arrays for sequences) and on rclpy messages alike, since
 only field names are used.
@@ -16,6 +17,7 @@ FLOAT_ARRAY = "std_msgs/msg/Float64MultiArray"
 TRAJECTORY = "trajectory_msgs/msg/JointTrajectory"
 ACTION_TYPES = (FLOAT_ARRAY, TRAJECTORY)
 TRAJECTORY_FIELDS = ("positions", "velocities")
+POSE_TYPES = ("geometry_msgs/msg/PoseStamped",)
 
 
 def header_stamp_ns(msg) -> int | None:
@@ -68,3 +70,11 @@ def action_vector(msg, msgtype: str, trajectory_field: str = "positions") -> np.
             raise ValueError(f"JointTrajectory's first point has no {trajectory_field}")
         return values
     raise ValueError(f"action type must be one of {list(ACTION_TYPES)}. Got {msgtype!r}.")
+
+
+def planar_pose(msg) -> np.ndarray:
+    """PoseStamped -> float64 [3]: x, y (m) and the yaw (rad, in [-pi, pi]) of its orientation (the turn
+    about z of a ZYX decomposition; an unnormalised quaternion gives the same yaw)."""
+    position, q = msg.pose.position, msg.pose.orientation
+    yaw = np.arctan2(2.0 * (q.w * q.z + q.x * q.y), q.w * q.w + q.x * q.x - q.y * q.y - q.z * q.z)
+    return np.array([position.x, position.y, yaw], dtype=np.float64)

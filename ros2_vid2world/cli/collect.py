@@ -1,4 +1,5 @@
-"""`vid2world collect`: record random exploratory episodes of the simulated reacher into a rosbag2."""
+"""`vid2world collect`: record random exploratory episodes of the simulated reacher, or of the pushing task
+(--task push), into a rosbag2; or action-free video of another DeepMind Control domain (--domain)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,18 @@ import json
 import sys
 from pathlib import Path
 
-from ..sim.reacher_config import ReacherConfig
+from ..sim.reacher_config import TASKS, ReacherConfig
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "collect",
-        help="record random episodes of the simulated reacher into a rosbag2 (training data), or action-free "
-        "video of another DeepMind Control domain (--domain) into a dataset folder",
+        help="record random episodes of the simulated reacher or pushing task into a rosbag2 (training data),"
+        " or action-free video of another DeepMind Control domain (--domain) into a dataset folder",
         description="Drive the simulated reacher (DeepMind Control, MuJoCo) with temporally correlated "
-        "random velocity commands and write camera images, joint states, commands and /clock into a "
-        "rosbag2, episodes separated by 1 s gaps.",
+        "random velocity commands, or the pushing task's pusher with pushes of the block (--task push), and "
+        "write camera images, joint states, commands, /clock (and, pushing, the block's pose on "
+        "/object_pose) into a rosbag2, episodes separated by 1 s gaps.",
     )
     parser.add_argument("--episodes", type=int, required=True, help="number of episodes")
     parser.add_argument("--steps", type=int, required=True, help="control steps per episode")
@@ -30,11 +32,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="camera image side in pixels (default %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes and commands")
+    parser.add_argument(
+        "--task",
+        help=f"the simulated task: {', '.join(TASKS)} (default {ReacherConfig.task}); with --domain, the "
+        "domain's task (default: the suite's first for the domain)",
+    )
     other = parser.add_argument_group(
         "other domains (action-free video for pre-training: --out is then a dataset folder, not a bag)"
     )
     other.add_argument("--domain", help="a DeepMind Control domain (cheetah, walker, finger, cartpole, ...)")
-    other.add_argument("--task", help="its task (default: the suite's first for the domain)")
     other.add_argument("--camera", type=int, default=0, help="its camera index (default 0)")
     other.add_argument(
         "--frame-period", type=float, default=0.1, metavar="S",
@@ -49,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..sim.collect import collect
-    config = ReacherConfig(image_size=args.size, seed=args.seed)
+    task = args.task if args.task is not None and args.domain is None else ReacherConfig.task
+    config = ReacherConfig(image_size=args.size, seed=args.seed, task=task)
     # Checked before the progress bar appears; collect() checks again.
     if args.episodes < 1 or args.steps < 1:
         raise ValueError(f"--episodes and --steps must be positive. Got {args.episodes} and {args.steps}.")
@@ -57,9 +64,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {str(args.out)!r} already exists; pass --force to replace it.")
     if args.domain is not None:
         return _domain_video(args)
-    for flag, value in (("--task", args.task), ("--camera", args.camera or None)):
-        if value is not None:
-            raise ValueError(f"{flag} applies to --domain only.")
+    if args.camera:
+        raise ValueError("--camera applies to --domain only.")
     with tqdm(total=args.episodes * args.steps, desc="collect", unit="step", file=sys.stderr) as bar:
         summary = collect(
             args.out,
@@ -78,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
             f"{summary.frames} frames of {summary.image_size} px, {summary.bytes / 1e6:.1f} MB "
             f"in {summary.seconds:.1f} s ({summary.seconds / summary.episodes:.2f} s per episode)"
         )
+        if summary.object_moving_share is not None:
+            print(f"  the block moved in {summary.object_moving_share:.0%} of the steps")
     return 0
 
 

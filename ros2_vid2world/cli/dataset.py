@@ -13,6 +13,7 @@ from .bag_topic_arguments import episode_options
 from .episode_sources import add_optional_bag_arguments, check_bag_options, refuse_options
 
 USAGE = """%(prog)s BAG [BAG ...] --out DS --image-topic TOPIC [bag options] [--size HxW]
+                         [--object-pose-topic TOPIC]
        %(prog)s --lerobot DIR --out DS [--camera-key KEY] [--state-key KEY] [--action-key KEY]
                          [--episodes LIST] [--action-space SPACE] [--size HxW]
        %(prog)s DS --to-lerobot OUT [--camera-key KEY] [--task TEXT]
@@ -69,6 +70,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="dataset folder to write (from bags or --lerobot)")
     add_optional_bag_arguments(parser, fps_help="dataset frame rate (default: the camera's median rate)")
     parser.add_argument("--size", type=image_size, metavar="HxW", help="frame size (default: the camera's)")
+    parser.add_argument(
+        "--object-pose-topic",
+        metavar="TOPIC",
+        help="geometry_msgs/PoseStamped of an object (e.g. /object_pose of `vid2world collect --task push`): "
+        "the dataset keeps its x, y and yaw per frame (object_poses.npy), for evaluations and probes",
+    )
     lerobot = parser.add_argument_group("LeRobot datasets")
     lerobot.add_argument("--lerobot", type=Path, metavar="DIR", help="read this local LeRobot dataset folder")
     lerobot.add_argument(
@@ -122,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             f"{source['unpaired_frames']} unpaired, {source['episodes']} episodes"
         )
     print(f"  action space: {summary['action_space'] or 'not recorded'} ({summary['action_space_source']})")
+    if summary.get("object_pose_topic"):
+        print(f"  object poses: {summary['object_pose_topic']} (x, y, yaw per frame)")
     return 0
 
 
@@ -141,7 +150,8 @@ def _from_bags(args: argparse.Namespace) -> dict:
     refuse_options(args, ("camera_key", *IMPORT_OPTIONS, *EXPORT_OPTIONS), "to bags (see --lerobot)")
     check_bag_options(args, None)
     out = _writable(args.out, "--out", args.force)
-    return dataset_from_bags(args.inputs, out, episode_options(args, size=args.size), sys.stderr.isatty())
+    options = episode_options(args, size=args.size, object_pose_topic=args.object_pose_topic)
+    return dataset_from_bags(args.inputs, out, options, sys.stderr.isatty())
 
 
 def _from_lerobot(args: argparse.Namespace) -> dict:
@@ -150,7 +160,7 @@ def _from_lerobot(args: argparse.Namespace) -> dict:
     if args.inputs:
         paths = ", ".join(str(path) for path in args.inputs)
         raise ValueError(f"--lerobot reads one folder; BAG arguments do not apply. Got {paths}.")
-    refuse_options(args, EXPORT_OPTIONS, "to --lerobot")
+    refuse_options(args, (*EXPORT_OPTIONS, "object_pose_topic"), "to --lerobot")
     check_bag_options(args, "--lerobot", allowed=("action_space",))
     out = _writable(args.out, "--out", args.force)
     given = {
@@ -172,7 +182,7 @@ def _to_lerobot(args: argparse.Namespace) -> dict:
         raise ValueError(f"--to-lerobot exports one dataset folder; got {len(args.inputs)}.")
     if args.out is not None:
         raise ValueError("--to-lerobot OUT names the folder to write; --out does not apply.")
-    refuse_options(args, ("size", *IMPORT_OPTIONS), "to --to-lerobot")
+    refuse_options(args, ("size", "object_pose_topic", *IMPORT_OPTIONS), "to --to-lerobot")
     check_bag_options(args, "--to-lerobot")
     out = _writable(args.to_lerobot, "--to-lerobot", args.force)
     given = {"camera_key": args.camera_key, "task": args.task}

@@ -6,6 +6,9 @@ Layout:
     actions.npy     float32 [N, A]       actions[t] is the action taken after frame t
     joints.npy      float32 [N, J]       joint positions at frame t (J = 0 when none were recorded)
     stamps.npy      int64 [N]            frame time in nanoseconds (bag time)
+    object_poses.npy float32 [N, 3]      optional: an object's pose at frame t, x, y (m) and yaw (rad) in
+                                         the table plane; present when the manifest's "object_poses" says
+                                         where it came from (for evaluations and probes, not for training)
 
 Why this format: a trainer samples short clips at random positions; a memory-mapped .npy gives any
 clip as a slice with no decoding and no extra dependency, and the OS page cache does the caching.
@@ -31,6 +34,9 @@ from ..world_model.folder import replace_folder
 DATASET_FORMAT = "ros2_vid2world/dataset/1"
 MANIFEST = "manifest.json"
 ARRAYS = {"frames": np.uint8, "actions": np.float32, "joints": np.float32, "stamps": np.int64}
+# Arrays a dataset may hold, each described by the manifest entry of its name (older folders lack them).
+OPTIONAL_ARRAYS = {"object_poses": np.float32}
+OBJECT_POSE_FIELDS = {"fields": ["x", "y", "yaw"], "units": ["m", "m", "rad"]}
 
 
 class DatasetWriter:
@@ -39,15 +45,26 @@ class DatasetWriter:
     Use as a context manager: an exception inside the block aborts, leaving any older folder intact.
     """
 
-    def __init__(self, path: str | os.PathLike, *, fps: float, joint_names: list[str] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        fps: float,
+        joint_names: list[str] | None = None,
+        object_pose_source: str | None = None,
+    ):
+        """`object_pose_source`: where every episode's object poses come from (e.g. a topic); given, the
+        dataset keeps them (object_poses.npy) and `add_episode` needs them."""
         if not fps > 0:
             raise ValueError(f"`fps` must be > 0. Got {fps}.")
         self.path = Path(path)
         self.fps = float(fps)
         self.joint_names = list(joint_names or [])
+        self.object_pose_source = object_pose_source
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        self._raw = {name: open(self._staging / f"{name}.raw", "wb") for name in ARRAYS}
+        self._dtypes = dict(ARRAYS, **(OPTIONAL_ARRAYS if object_pose_source is not None else {}))
+        self._raw = {name: open(self._staging / f"{name}.raw", "wb") for name in self._dtypes}
         self._shapes: dict[str, tuple[int, ...]] = {}
         self._episodes: list[dict] = []
         self._frames = 0
@@ -61,8 +78,10 @@ class DatasetWriter:
         joints: np.ndarray | None = None,
         stamps: np.ndarray | None = None,
         source: str = "",
+        object_poses: np.ndarray | None = None,
     ) -> None:
-        """frames [T, H, W, 3] uint8; actions [T, A]; joints [T, J] or None; stamps [T] ns or None."""
+        """frames [T, H, W, 3] uint8; actions [T, A]; joints [T, J] or None; stamps [T] ns or None;
+        object_poses [T, 3] (x, y, yaw), exactly when the writer keeps them."""
         frames = np.asarray(frames)
         length = len(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -85,6 +104,17 @@ class DatasetWriter:
             stamps = (np.arange(length) * 1e9 / self.fps).astype(np.int64)
         stamps = np.asarray(stamps, dtype=np.int64)
         arrays = {"frames": frames, "actions": actions, "joints": joints, "stamps": stamps}
+        if (object_poses is None) != (self.object_pose_source is None):
+            raise ValueError(
+                "`object_poses` must be given exactly when the writer keeps them (object_pose_source "
+                f"{self.object_pose_source!r}). Got {'none' if object_poses is None else 'some'}."
+            )
+        if object_poses is not None:
+            object_poses = np.asarray(object_poses, dtype=np.float32)
+            if object_poses.shape != (length, 3) or not np.isfinite(object_poses).all():
+                shape = list(object_poses.shape)
+                raise ValueError(f"`object_poses` must be finite [{length}, 3] (x, y, yaw). Got {shape}.")
+            arrays["object_poses"] = object_poses
         for name, array in arrays.items():  # check all before writing any: no half-written episode
             expected = self._shapes.get(name, array.shape[1:])
             if array.shape[1:] != expected:
@@ -94,7 +124,7 @@ class DatasetWriter:
                 )
         for name, array in arrays.items():
             self._shapes.setdefault(name, array.shape[1:])
-            self._raw[name].write(np.ascontiguousarray(array, dtype=ARRAYS[name]).tobytes())
+            self._raw[name].write(np.ascontiguousarray(array, dtype=self._dtypes[name]).tobytes())
         self._episodes.append({"start": self._frames, "length": length, "source": source})
         self._frames += length
         self._update_action_stats(actions[:-1])  # the last frame's action leads nowhere
@@ -132,7 +162,7 @@ class DatasetWriter:
         for name, raw in self._raw.items():
             raw.close()
             raw_to_npy(self._staging / f"{name}.raw", self._staging / f"{name}.npy",
-                        (self._frames, *self._shapes[name]), ARRAYS[name])
+                        (self._frames, *self._shapes[name]), self._dtypes[name])
         height, width = self._shapes["frames"][:2]
         manifest = {
             "format": DATASET_FORMAT,
@@ -145,6 +175,8 @@ class DatasetWriter:
             "action_stats": self.action_stats(),
             **manifest_extra,
         }
+        if self.object_pose_source is not None:
+            manifest["object_poses"] = {"source": self.object_pose_source, **OBJECT_POSE_FIELDS}
         (self._staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         replace_folder(self._staging, self.path)
         return self.path
@@ -193,7 +225,8 @@ class EpisodeDataset:
                 f"{manifest_path}: format must be {DATASET_FORMAT!r}. Got {self.manifest.get('format')!r}."
             )
         self.arrays = {}
-        for name in ARRAYS:
+        # An optional array is read when the manifest describes it.
+        for name in [*ARRAYS, *(name for name in OPTIONAL_ARRAYS if name in self.manifest)]:
             try:
                 self.arrays[name] = np.load(self.path / f"{name}.npy", mmap_mode="r")
             except (OSError, ValueError) as exc:
@@ -219,6 +252,11 @@ class EpisodeDataset:
     @property
     def stamps(self) -> np.ndarray:
         return self.arrays["stamps"]
+
+    @property
+    def object_poses(self) -> np.ndarray | None:
+        """[N, 3] an object's x, y (m) and yaw (rad) per frame; None when the dataset keeps none."""
+        return self.arrays.get("object_poses")
 
     @property
     def episodes(self) -> list[dict]:

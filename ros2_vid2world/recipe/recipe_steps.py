@@ -58,13 +58,22 @@ def _size(text, where: str) -> tuple[int, int] | None:
 @step_kind
 def run_collect(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
     from ..sim.collect import collect
+    from ..sim.push_config import PushConfig
     from ..sim.reacher_config import ReacherConfig
+    from ..sim.sim_tasks import task_config
 
     if "domain" in settings:
         return _domain_video(settings, out, where, check_only)
     own = ("episodes", "steps", "storage")
-    config = checked(ReacherConfig, {("image_size" if k == "size" else k): v for k, v in settings.items()},
-                     where, own)
+    values = {("image_size" if k == "size" else k): v for k, v in settings.items()}
+    known = {f.name for cls in (ReacherConfig, PushConfig) for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known - set(own))
+    if unknown:
+        raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(known | set(own))}.")
+    try:
+        config = task_config(values)  # the reacher's, or the push task's
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
     for key in ("episodes", "steps"):
         if isinstance(settings.get(key), bool) or not isinstance(settings.get(key), int) or settings[key] < 1:
             raise ValueError(f"{where}: `{key}` must be a positive integer. Got {settings.get(key)!r}.")

@@ -30,7 +30,7 @@ from dm_control import suite  # noqa: E402
 from dm_control.mujoco import Camera  # noqa: E402
 
 from .exploration import GOAL_SOURCES, ExplorationPolicy  # noqa: E402
-from .reacher_config import MAX_IMAGE_SIZE, TASKS, ReacherConfig  # noqa: E402
+from .reacher_config import MAX_IMAGE_SIZE, REACHER_TASKS, TASKS, ReacherConfig  # noqa: E402
 
 __all__ = ["GOAL_SOURCES", "JOINT_NAMES", "MAX_IMAGE_SIZE", "TASKS", "ReacherConfig", "ReacherEnv"]
 
@@ -75,8 +75,15 @@ class ReacherState:
 class ReacherEnv:
     """The reacher with a velocity command interface, goal images and full state save/restore."""
 
+    joint_names = JOINT_NAMES
+
     def __init__(self, config: ReacherConfig | None = None):
         self.config = config or ReacherConfig()
+        if self.config.task not in REACHER_TASKS:
+            raise ValueError(
+                f"ReacherEnv runs the reacher's tasks {list(REACHER_TASKS)}; task {self.config.task!r} runs "
+                "in PushEnv (sim_tasks.make_env picks the environment of a task)."
+            )
         env = suite.load("reacher", self.config.task, task_kwargs={"random": self.config.seed})
         env.reset()  # the task sets its own target size
         self._physics = env.physics
@@ -185,6 +192,11 @@ class ReacherEnv:
         """Seconds per physics step (a control period is a whole number of them)."""
         return float(self._physics.model.opt.timestep)
 
+    @property
+    def velocity_limit(self) -> float:
+        """rad/s of an action of magnitude 1 on a joint (the command limit)."""
+        return self.config.max_joint_velocity
+
     def _servo_controls(self) -> np.ndarray:
         """Actuator controls that remove `tracking_gain` of the velocity error in one physics step.
 
@@ -230,6 +242,10 @@ class ReacherEnv:
     def finger_to_target_distance(self) -> float:
         """Distance in metres between the fingertip's and the target's centres, in the table plane."""
         return float(self._physics.finger_to_target_dist())
+
+    def goal_distance(self) -> float:
+        """The task's distance to its goal: `finger_to_target_distance`."""
+        return self.finger_to_target_distance()
 
     @property
     def success_radius(self) -> float:

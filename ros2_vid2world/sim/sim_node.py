@@ -1,11 +1,14 @@
-"""The simulated reacher as an rclpy node: velocity commands in; camera, joint states, sim clock, goal out.
+"""The simulated robot as an rclpy node: velocity commands in; camera, joint states, sim clock, goal out.
 
-It only wires a `ReacherEnv` to topics, services and parameters; the robot itself is in reacher_env.
+It only wires a `ReacherEnv`, or for `task: push` a `PushEnv`, to topics, services and parameters; the
+robots themselves are in reacher_env and push_env. Pushing, the node also publishes the block's pose
+(/object_pose, and the goal's on ~/goal_object_pose) for evaluations and probes; a planner never reads it.
 
 mode `lockstep`: each command received advances exactly one control step, then the new observation
 is published (the planner's decision time costs no simulated time). mode `realtime`: a wall-clock
 timer at the control rate applies the latest command, which is held like forward_command_controller
-holds it. Commands are joint velocities in rad/s (clipped to +-max_joint_velocity).
+holds it. Commands are joint velocities in rad/s (clipped to +-max_joint_velocity), or for the pusher
+in m/s (clipped to +-max_pusher_speed).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 
 import numpy as np
 import rclpy
+from geometry_msgs.msg import PoseStamped
 from rclpy.clock import Clock, ClockType
 from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException
@@ -30,9 +34,10 @@ from ..ros.interrupts import init_with_interrupts
 from ..ros.parameters import declare
 from ..settings import from_values
 from . import topics
-from .reacher_config import ReacherConfig
-from .reacher_env import JOINT_NAMES, ReacherEnv, ReacherObservation
+from .planar_pose import yaw_quaternion
+from .push_config import PushConfig
 from .sim_node_config import SimNodeConfig, sim_parameters
+from .sim_tasks import make_env, task_config
 
 NODE_NAME = "reacher_sim"
 START_NS = 1_000_000_000  # sim time starts at 1 s: a zero stamp often means "unset"
@@ -45,22 +50,24 @@ WARN_THROTTLE_S = 5.0
 
 
 class SimNode(Node):
-    """Owns one ReacherEnv; publishes after every step, steps on commands (lockstep) or on a timer."""
+    """Owns one ReacherEnv or PushEnv; publishes after every step, steps on commands (lockstep) or on a
+    timer."""
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs):
         super().__init__(node_name, **kwargs)
         declare(self, sim_parameters())
         values = {name: self.get_parameter(name).value for name, _ in sim_parameters()}
-        robot, config = from_values(ReacherConfig, values), from_values(SimNodeConfig, values)
+        robot, config = task_config(values), from_values(SimNodeConfig, values)
         self._mode, self._max_steps, self._auto_reset = config.mode, config.max_steps, config.auto_reset
         self._max_motion_steps = config.max_motion_steps
         self._end_on_success, self._succeeded = config.end_on_success, False
-        self._env = ReacherEnv(robot)
+        self._env = make_env(robot)
+        self._joint_names = list(self._env.joint_names)
         self._period_ns = round(robot.control_period * 1e9)
         self._substeps = round(robot.control_period / self._env.physics_step)
         self._ticks = 0
         self._episode_start_ns, self._episode = START_NS, 0
-        self._command = np.zeros(len(JOINT_NAMES))
+        self._command = np.zeros(len(self._joint_names))
         self._command_since: float | None = None  # steady time the non-zero command in force arrived
         self._motion_substeps = 0
         self._last_observation: list = []
@@ -79,6 +86,10 @@ class SimNode(Node):
         # [episode, step, success (0/1), goal distance in m, motion steps].
         self._status_pub = self.create_publisher(Float64MultiArray, "~/status", RELIABLE)
         self._in_force_pub = self.create_publisher(Float64, "~/command_in_force", RELIABLE)
+        self._pose_pub = self._goal_pose_pub = None
+        if isinstance(robot, PushConfig):
+            self._pose_pub = self.create_publisher(PoseStamped, topics.OBJECT_POSE_TOPIC, RELIABLE)
+            self._goal_pose_pub = self.create_publisher(PoseStamped, "~/goal_object_pose", LATCHED)
         self.create_subscription(Float64MultiArray, config.command_topic, self._on_command, RELIABLE)
         self.create_service(Trigger, "~/reset_episode", self._on_reset_episode)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -87,8 +98,9 @@ class SimNode(Node):
         else:  # a camera subscriber that joins late still gets the observation the sim is waiting on
             self.create_timer(LATE_SUBSCRIBER_CHECK_S, self._republish_for_late_subscribers, clock=steady)
         self._start_episode()
+        task = "push" if isinstance(robot, PushConfig) else f"reacher {robot.task}"
         self.get_logger().info(
-            f"{self._mode} at {robot.control_period} s per step, {robot.image_size} px images, "
+            f"{task}, {self._mode} at {robot.control_period} s per step, {robot.image_size} px images, "
             f"commands on {config.command_topic}"
         )
 
@@ -107,6 +119,8 @@ class SimNode(Node):
         goal_header = Header(stamp=stamp, frame_id=topics.CAMERA_FRAME)
         self._goal_pub.publish(rgb8_image(self._env.goal_image, goal_header))
         self._goal_joints_pub.publish(self._joint_state(self._env.goal_joint_positions, np.zeros(2), stamp))
+        if self._goal_pose_pub is not None:
+            self._goal_pose_pub.publish(self._object_pose(self._env.goal_object_pose, stamp))
         self._publish(obs)
 
     def _episode_over(self) -> bool:
@@ -130,10 +144,10 @@ class SimNode(Node):
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         velocities = np.asarray(msg.data, dtype=np.float64)
-        if velocities.shape != (len(JOINT_NAMES),) or not np.all(np.isfinite(velocities)):
+        if velocities.shape != (len(self._joint_names),) or not np.all(np.isfinite(velocities)):
             self.get_logger().warning(
-                f"dropped a command: expected {len(JOINT_NAMES)} finite joint velocities "
-                f"{list(JOINT_NAMES)}, got {list(msg.data)}",
+                f"dropped a command: expected {len(self._joint_names)} finite joint velocities "
+                f"{self._joint_names}, got {list(msg.data)}",
                 throttle_duration_sec=WARN_THROTTLE_S,
             )
             return
@@ -154,7 +168,7 @@ class SimNode(Node):
                 self._publish(self._env.observe())
             return
         moving = bool(np.any(self._command != 0.0))
-        control_step = self._env.substep(self._command / self._env.config.max_joint_velocity)
+        control_step = self._env.substep(self._command / self._env.velocity_limit)
         self._motion_substeps += moving
         if control_step:
             self._ticks = 0
@@ -172,30 +186,33 @@ class SimNode(Node):
             return
         if np.any(self._command != 0.0):
             self._motion_substeps += self._substeps
-        self._publish(self._env.step(self._command / self._env.config.max_joint_velocity))
+        self._publish(self._env.step(self._command / self._env.velocity_limit))
         if self._episode_over() and self._auto_reset:
             self._start_episode()
 
     # --- outputs ------------------------------------------------------------------------------------
 
-    def _publish(self, obs: ReacherObservation) -> None:
+    def _publish(self, obs) -> None:
+        """Everything about one observation (a ReacherObservation or PushObservation), stamped alike."""
         header = self._header(self._stamp_ns())
         if self._mode == "lockstep":  # realtime runs on the node clock: there is no sim time to publish
             self._clock_pub.publish(ClockMsg(clock=header.stamp))
         joints = self._joint_state(obs.joint_positions, obs.joint_velocities, header.stamp)
         image = rgb8_image(obs.image, Header(stamp=header.stamp, frame_id=topics.CAMERA_FRAME))
         self._last_observation = [(self._joints_pub, joints), (self._image_pub, image)]
+        if self._pose_pub is not None:
+            self._last_observation.append((self._pose_pub, self._object_pose(obs.object_pose, header.stamp)))
         self._late_subscribers.clear()
         for publisher, msg in self._last_observation:
             self._subscribers_at_publish[publisher] = publisher.get_subscription_count()
             publisher.publish(msg)
         success = self._env.success()
         self._succeeded = self._succeeded or success
+        distance = self._env.goal_distance()
         self._success_pub.publish(Bool(data=success))
-        self._distance_pub.publish(Float64(data=self._env.finger_to_target_distance()))
+        self._distance_pub.publish(Float64(data=distance))
         self._step_pub.publish(Int32(data=self._env.step_count))
         self._motion_pub.publish(Float64(data=self.motion_steps))
-        distance = self._env.finger_to_target_distance()
         self._status_pub.publish(
             Float64MultiArray(
                 data=[float(self._episode), float(self._env.step_count), float(success), distance,
@@ -222,10 +239,19 @@ class SimNode(Node):
     def _joint_state(self, positions: np.ndarray, velocities: np.ndarray, stamp) -> JointState:
         return JointState(
             header=Header(stamp=stamp),
-            name=list(JOINT_NAMES),
+            name=list(self._joint_names),
             position=np.asarray(positions, dtype=np.float64).tolist(),
             velocity=np.asarray(velocities, dtype=np.float64).tolist(),
         )
+
+    @staticmethod
+    def _object_pose(pose: np.ndarray, stamp) -> PoseStamped:
+        """The block's [x, y, yaw] as a pose in the table's frame."""
+        msg = PoseStamped(header=Header(stamp=stamp, frame_id=topics.WORLD_FRAME))
+        msg.pose.position.x, msg.pose.position.y = float(pose[0]), float(pose[1])
+        o = msg.pose.orientation
+        o.x, o.y, o.z, o.w = yaw_quaternion(float(pose[2]))
+        return msg
 
     def _stamp_ns(self) -> int:
         """lockstep: sim time (the episode's start plus its steps); realtime: the node clock now, as a

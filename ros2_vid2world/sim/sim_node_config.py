@@ -1,4 +1,5 @@
-"""sim_node's own settings (the robot's are `ReacherConfig`'s): declared once, parameters built from them."""
+"""sim_node's own settings (the robot's are `ReacherConfig`'s and, for task push, `PushConfig`'s): declared
+once, parameters built from them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import dataclass
 
 from ..settings import Declared, check_settings, declared_settings, setting
 from . import topics
+from .push_config import PushConfig
 from .reacher_config import ReacherConfig
 
 MODES = ("lockstep", "realtime")
@@ -13,7 +15,7 @@ MODES = ("lockstep", "realtime")
 
 @dataclass(frozen=True)
 class SimNodeConfig:
-    """How the node runs the simulated reacher and where it talks."""
+    """How the node runs the simulated robot and where it talks."""
 
     mode: str = setting(
         "lockstep",
@@ -44,7 +46,7 @@ class SimNodeConfig:
     )
     auto_reset: bool = setting(False, "Start the next episode by itself when an episode is over.")
     command_topic: str = setting(
-        topics.COMMAND_TOPIC, "Joint velocities in (std_msgs/Float64MultiArray, rad/s)."
+        topics.COMMAND_TOPIC, "Joint velocities in (std_msgs/Float64MultiArray: rad/s, the pusher's m/s)."
     )
     goal_image_topic: str = setting(
         topics.GOAL_IMAGE_TOPIC, "The goal image out (reliable, transient local)."
@@ -56,5 +58,10 @@ class SimNodeConfig:
 
 
 def sim_parameters() -> list[tuple[str, Declared]]:
-    """(parameter name, declaration) of every sim_node parameter: the robot's, then the node's."""
-    return [(d.name, d) for cls in (ReacherConfig, SimNodeConfig) for d in declared_settings(cls)]
+    """(parameter name, declaration) of every sim_node parameter: the robot's (the reacher's, then the
+    pushing task's own: it takes the others from the reacher's), then the node's."""
+    declared: dict[str, Declared] = {}
+    for cls in (ReacherConfig, PushConfig, SimNodeConfig):
+        for d in declared_settings(cls):
+            declared.setdefault(d.name, d)
+    return list(declared.items())

@@ -133,3 +133,10 @@ def test_a_domain_collect_step_checks_its_domain(tmp_path, capsys):
     recipe["steps"].insert(0, {"name": "other", "collect": other})
     assert main(["train", "--recipe", str(write(tmp_path, recipe, "d.yaml"))]) == 2
     assert "step 'other' (collect): --domain must be one of" in capsys.readouterr().err
+
+
+def test_a_push_collect_step_takes_the_push_task_settings(tmp_path):
+    push = {"task": "push", "episodes": 1, "steps": 3, "size": 16, "max_pusher_speed": 0.2}
+    recipe = {"work_dir": str(tmp_path / "run"), "steps": [{"name": "push", "collect": push}]}
+    summary = run_recipe(write(tmp_path, recipe, "push.yaml"), report=lambda line: None)
+    assert summary["steps"]["push"]["episodes"] == 1

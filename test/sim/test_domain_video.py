@@ -34,7 +34,9 @@ def test_a_domain_becomes_an_action_free_dataset_of_moving_frames(tmp_path):
         (["--domain", "spaceship"], "--domain must be one of ["),
         (["--domain", "cheetah", "--task", "fly"], "--task of cheetah must be one of ['run']"),
         (["--domain", "cheetah", "--camera", "9"], "--camera of cheetah must be in [0, 1]"),
-        (["--task", "run"], "--task applies to --domain only"),
+        # Without --domain, --task is the simulated robot's task.
+        (["--task", "run"], "`task` must be one of ['easy', 'hard', 'push']. Got 'run'."),
+        (["--camera", "1"], "--camera applies to --domain only"),
     ],
 )
 def test_bad_domains_are_one_line_and_write_nothing(tmp_path, capsys, extra, message):
