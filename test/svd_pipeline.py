@@ -12,13 +12,8 @@ from pathlib import Path
 
 import torch
 
-# SVD-XT's scheduler_config.json values (the EDM sampler diffusers runs it with).
-SVD_SCHEDULER = dict(
-    beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
-    prediction_type="v_prediction", timestep_type="continuous", use_karras_sigmas=True,
-    sigma_min=0.002, sigma_max=700.0, interpolation_type="linear", timestep_spacing="leading",
-    steps_offset=1,
-)
+from ros2_vid2world.world_model.svd_shapes import SVD_SCHEDULER  # SVD-XT's scheduler_config.json
+
 LATENT_CHANNELS = 4
 CROSS_ATTENTION_DIM = 32
 IMAGE_SIZE = 32  # pixels; the VAE downsamples by 4 (three blocks), so latents are 8 x 8

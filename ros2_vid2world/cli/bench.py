@@ -9,6 +9,7 @@ from pathlib import Path
 from ..benchmark import BenchSettings
 from ..settings import declared_settings
 from ..world_model.presets import BASE_PRESETS
+from .dataset import image_size
 from .setting_options import add_setting_options, from_args
 from .torch_threads import set_torch_threads
 
@@ -38,6 +39,31 @@ ROWS = (
     ("ort_speedup", "ONNX Runtime / torch eager", "x"),
     ("ort_max_abs_diff", "ONNX Runtime vs torch, same noise", "max |diff|"),
 )
+FRAME_PASS_ROWS = (
+    ("parameters", "model parameters", ""),
+    ("encoders_ms", "image encoders (once per decision)", "ms"),
+    ("encoders_gflop", "image encoders, counted", "GFLOP"),
+    ("history_ms", "history pass", "ms"),
+    ("history_ms_bf16", "history pass, bf16", "ms"),
+    ("history_gflop", "history pass, counted", "GFLOP"),
+    ("single_frame_ms", "one new frame, one rollout", "ms"),
+    ("single_frame_ms_bf16", "one new frame, one rollout, bf16", "ms"),
+    ("single_frame_gflop", "one new frame, one rollout, counted", "GFLOP"),
+    ("frame_pass_frames", "frames in the decision's pass", "frames"),
+    ("frame_pass_ms", "the decision's pass (one step)", "ms"),
+    ("frame_pass_ms_bf16", "the decision's pass, bf16", "ms"),
+    ("frame_pass_gflop", "the decision's pass, counted", "GFLOP"),
+    ("frame_pass_gflops", "the pass, counted FLOPs / time", "GFLOP/s"),
+    ("frame_pass_gflops_bf16", "the pass, bf16", "GFLOP/s"),
+    ("matmul_peak_gflops", "fp32 matmul ceiling (torch)", "GFLOP/s"),
+    ("matmul_peak_bf16_gflops", "bf16 matmul ceiling (torch)", "GFLOP/s"),
+    ("decision_frame_evaluations", "frame evaluations per decision", ""),
+    ("decision_gflop", "one CEM decision, computed", "GFLOP"),
+    ("decision_s", "one CEM decision, computed", "s"),
+    ("decision_s_bf16", "one CEM decision, bf16, computed", "s"),
+    ("decision_floor_s", "same at the fp32 ceiling", "s"),
+    ("decision_floor_bf16_s", "same at the bf16 ceiling", "s"),
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -53,6 +79,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--preset", choices=sorted(BASE_PRESETS), default="tiny", help="random-init architecture"
     )
     source.add_argument("--model", type=Path, help="a world-model folder instead of a preset")
+    parser.add_argument(
+        "--frame-pass",
+        action="store_true",
+        help="for models too large to run a decision here (full-size Stable Video Diffusion): time one "
+        "cached frame pass in fp32 and bf16 and compute the decision from it instead of running it",
+    )
+    parser.add_argument(
+        "--size",
+        type=image_size,
+        metavar="HxW",
+        help="with --frame-pass: the frame size in pixels to measure at (default: the model's)",
+    )
     add_setting_options(parser, BenchSettings, flags=BENCH_FLAGS)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -61,12 +99,18 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..benchmark import bench_folder, run_benchmark
+    from ..frame_pass_benchmark import frame_pass_benchmark
     from ..world_model.folder import WorldModelFolder
 
     settings = from_args(BenchSettings, args, [d.name for d in declared_settings(BenchSettings)], BENCH_FLAGS)
+    if args.size is not None and not args.frame_pass:
+        raise ValueError("--size applies with --frame-pass only (a full run uses the model's frame size).")
     set_torch_threads(args.threads)
     folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
-    results = run_benchmark(folder, settings)
+    if args.frame_pass:
+        results = frame_pass_benchmark(folder, settings, args.size)
+    else:
+        results = run_benchmark(folder, settings)
     results["model"] = str(args.model) if args.model else f"preset:{args.preset}"
     if args.json:
         print(json.dumps(results))
@@ -76,7 +120,15 @@ def run(args: argparse.Namespace) -> int:
         f"history {settings.history_frames}, {settings.denoise_steps} denoising steps, "
         f"guidance scale {settings.guidance_scale}, {results['torch_threads']} torch threads"
     )
-    for key, label, unit in ROWS:
+    if args.frame_pass:
+        height, width = results["image_size"]
+        print(
+            f"  frames {height}x{width} (latents {results['latent_size'][0]}x{results['latent_size'][1]}); "
+            "the decision is computed from the measured pass, not run"
+        )
+    for key, label, unit in FRAME_PASS_ROWS if args.frame_pass else ROWS:
         if key in results:
             print(f"  {label:<36} {results[key]:>12.4g} {unit}")
+    if "ort_skipped" in results:
+        print(f"  ONNX Runtime: skipped: {results['ort_skipped']}")
     return 0

@@ -410,8 +410,9 @@ def _transferred_model(
         unet = _fresh_base(config, dataset)
     if base is None:
         model_codec(unet.config, dataset)
+    # The world model takes the base's tensors (no second copy: SVD-XT's U-Net alone is 5.7 GiB).
     return causalize(
-        unet, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer,
+        unet, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer, copy_weights=False,
         prediction_type=config.prediction_type, max_frames=config.clip_frames, conditioning=conditioning,
     )
 

@@ -26,11 +26,12 @@ def causalize(
     *,
     action_dim: int,
     weight_transfer: str = "extrapolative",
+    copy_weights: bool = True,
     **world_model_kwargs,
 ) -> Vid2WorldModel:
     """Build a `Vid2WorldModel` from a pre-trained video U-Net (Vid2World, section 1-2 and 4).
 
-    Every spatial weight is copied unchanged; every temporal convolution kernel is made causal by
+    Every spatial weight is kept unchanged; every temporal convolution kernel is made causal by
     `weight_transfer` ("extrapolative", "masked" or "shift"); the action embedding starts at zero, so
     the result initially computes what the base computed, made causal.
 
@@ -38,6 +39,10 @@ def causalize(
         unet: A `UNetSpatioTemporalConditionModel` (e.g. Stable Video Diffusion's U-Net).
         action_dim: Size of one action vector.
         weight_transfer: See `causal_kernel`.
+        copy_weights: True: the model gets copies of the base's spatial weights. False: it takes the
+            base's tensors themselves (shared with `unet` from then on, so training the model changes
+            the base): for a base loaded only to be causalized, whose U-Net is then not held twice
+            (a full-size SVD U-Net is 6 GB in float32).
         world_model_kwargs: Further `Vid2WorldModel` settings (prediction_type, max_frames, ...).
     """
     if not isinstance(unet, SUPPORTED_BASES):
@@ -46,18 +51,25 @@ def causalize(
         )
     check_weight_transfer(weight_transfer)
     world_model_kwargs.setdefault("max_frames", unet.config.num_frames)
-    model = Vid2WorldModel(
-        unet_config=base_unet_config(unet),
-        action_dim=action_dim,
-        weight_transfer=weight_transfer,
-        **world_model_kwargs,
-    )
+    # Built on the meta device: a U-Net whose every weight is replaced at once gets no memory and no
+    # random initialisation of its own.
+    with torch.device("meta"):
+        model = Vid2WorldModel(
+            unet_config=base_unet_config(unet),
+            action_dim=action_dim,
+            weight_transfer=weight_transfer,
+            **world_model_kwargs,
+        )
     state = unet.state_dict()
+    if copy_weights:
+        state = {key: value.clone() for key, value in state.items()}
     for name, module in model.unet.named_modules():
         if isinstance(module, CausalTemporalConv):
             state[f"{name}.weight"] = causal_kernel(state[f"{name}.weight"], weight_transfer)
-    model.unet.load_state_dict(state, strict=True)
+    model.unet.load_state_dict(state, strict=True, assign=True)
+    del state
     parameter = next(unet.parameters())
+    model.init_added_parameters()
     model.to(parameter.device)
     return model if parameter.dtype == torch.float32 else model.to(parameter.dtype)
 
@@ -80,6 +92,10 @@ def folder_from_base(
     image conditioning (CLIP encoder); a base without its own scheduler gets a DDIM schedule
     (`beta_schedule`, default scaled_linear; zero terminal SNR for v-prediction).
 
+    The folder takes the base's parts rather than copies (its autoencoder, image encoder and the
+    U-Net's tensors, see `causalize(copy_weights=False)`), so a full-size base is held once: load the
+    base again to use it apart from the folder.
+
     Raises ValueError when `prediction_type` contradicts the base's own scheduler.
     """
     own = base.scheduler
@@ -97,8 +113,8 @@ def folder_from_base(
         rescale_betas_zero_snr=prediction_type == "v_prediction",
     )
     model = causalize(
-        base.unet, action_dim=action_dim, weight_transfer=weight_transfer, prediction_type=prediction_type,
-        conditioning=base.conditioning, **world_model_kwargs,
+        base.unet, action_dim=action_dim, weight_transfer=weight_transfer, copy_weights=False,
+        prediction_type=prediction_type, conditioning=base.conditioning, **world_model_kwargs,
     )
     return WorldModelFolder(
         model=model, scheduler=scheduler, vae=base.vae, patch_size=patch_size, action_stats=action_stats,

@@ -92,8 +92,19 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         # Plain list, not registered: the layers themselves live in the U-Net.
         self._cache_users = make_unet_causal(unet)
         self.unet = unet
+        self.init_added_parameters()
+
+    def init_added_parameters(self) -> None:
+        """Create, at their starting values, the parameters the base U-Net does not have: the action
+        embedding (its last layer zero, so actions change nothing yet) and the context embedding.
+
+        `causalize` calls it again after building the model's U-Net on the meta device.
+        """
+        unet = self.unet
         time_embed_dim = unet.time_embedding.linear_2.out_features
-        self.action_embedding = ActionEmbedding(action_dim, unet.config.block_out_channels[0], time_embed_dim)
+        self.action_embedding = ActionEmbedding(
+            self.config.action_dim, unet.config.block_out_channels[0], time_embed_dim
+        )
         # Stable Video Diffusion's unconditional image embedding is all zeros: start there.
         self.context_embedding = nn.Parameter(torch.zeros(1, 1, unet.config.cross_attention_dim))
 

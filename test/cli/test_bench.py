@@ -7,6 +7,7 @@ import json
 import pytest
 
 from ros2_vid2world.cli import main
+from test.svd_pipeline import write_tiny_svd_pipeline
 
 REQUIRED = {
     "naive_frames_per_s", "engine_frames_per_s", "cache_speedup", "max_abs_diff_vs_naive",
@@ -55,3 +56,74 @@ def test_bench_refuses_a_zero_count_in_one_line(capsys):
     # The planner's own rule for its population (one candidate is always the current mean).
     expected = "vid2world bench: error: --candidates must be an integer >= 2. Got 0."
     assert capsys.readouterr().err.strip() == expected
+
+
+SMALL_DECISION = [
+    "--candidates", "4", "--horizon", "2", "--history", "2", "--elites", "2", "--iterations", "1",
+    "--steps", "1", "--repeats", "1", "--threads", "1",
+]
+
+
+def test_frame_pass_computes_the_decision_a_full_run_counts(capsys):
+    """--frame-pass runs one pass and computes the decision; its FLOPs are those torch counts when the
+    decision itself runs."""
+    assert main(["bench", "--preset", "tiny", "--json", *SMALL_DECISION]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main(["bench", "--preset", "tiny", "--json", "--frame-pass", *SMALL_DECISION]) == 0
+    computed = json.loads(capsys.readouterr().out)
+    # 1 iteration x (2 frames x 1 step x 4 candidates x 2 for guidance + 1 finished frame x 4 committed)
+    assert computed["decision_frame_evaluations"] == 20
+    assert computed["frame_pass_frames"] == 8
+    # Frame for frame the same arithmetic (but for the per-call micro-conditioning embedding).
+    assert computed["frame_pass_gflop"] == pytest.approx(8 * computed["single_frame_gflop"], rel=1e-3)
+    assert computed["decision_gflop"] == pytest.approx(full["plan_gflop"], rel=0.01)
+    per_frame_s = computed["frame_pass_ms"] / 1e3 / 8
+    assert computed["decision_s"] == pytest.approx(
+        (computed["history_ms"] + computed["encoders_ms"]) / 1e3 + 20 * per_frame_s, rel=1e-9
+    )
+    assert computed["decision_floor_s"] == pytest.approx(
+        computed["decision_gflop"] / computed["matmul_peak_gflops"], rel=1e-9
+    )
+    assert computed["image_size"] == computed["latent_size"] == [16, 16]  # the preset's pixel space
+
+
+def test_size_needs_frame_pass(capsys):
+    assert main(["bench", "--size", "32x32"]) == 2
+    assert "--size applies with --frame-pass only" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def svd_model(tmp_path_factory):
+    """A world model transferred from a tiny SVD-shaped pipeline (CLIP and VAE conditioning, EDM noise)."""
+    root = tmp_path_factory.mktemp("svd")
+    pipeline, model = write_tiny_svd_pipeline(root / "pipeline"), root / "model"
+    assert main(["causalize", "--base", str(pipeline), "--action-dim", "2", "--out", str(model)]) == 0
+    return model
+
+
+def test_an_svd_model_is_benched_with_its_image_conditioning_and_onnx_runtime_skipped(svd_model, capsys):
+    assert main(["bench", "--model", str(svd_model), "--json", *SMALL_DECISION]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["max_abs_diff_vs_naive"] < 1e-3  # both samplers saw the same conditioning
+    assert "ort_speedup" not in results and "runs with backend 'torch'" in results["ort_skipped"]
+    assert results["plan_latency_ms"] > 0
+    assert main(["bench", "--model", str(svd_model), *SMALL_DECISION]) == 0
+    assert "  ONNX Runtime: skipped: the onnxruntime backend" in capsys.readouterr().out
+
+
+def test_frame_pass_of_an_svd_model_counts_its_image_encoders_at_the_size_asked(svd_model, capsys):
+    args = ["bench", "--model", str(svd_model), "--json", "--frame-pass", "--size", "16x24", *SMALL_DECISION]
+    assert main(args) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["image_size"] == [16, 24] and results["latent_size"] == [4, 6]  # the VAE's factor 4
+    assert results["encoders_gflop"] > 0  # CLIP at 224 x 224 and the VAE encoder, once per decision
+    assert results["decision_gflop"] > results["encoders_gflop"] + results["history_gflop"]
+
+
+def test_frame_pass_refuses_a_size_off_the_latent_grid(svd_model, capsys):
+    assert main(["bench", "--model", str(svd_model), "--frame-pass", "--size", "30x30"]) == 2
+    expected = (
+        "vid2world bench: error: the frame size must be a positive multiple of the model's 4-pixel latent "
+        "cell. Got 30x30."
+    )
+    assert capsys.readouterr().err.strip().splitlines()[-1] == expected  # after transformers' progress bar

@@ -68,3 +68,37 @@ def test_unsupported_base_is_refused():
 def test_unknown_weight_transfer_is_refused(tiny_base):
     with pytest.raises(ValueError, match="`weight_transfer` must be one of"):
         causalize(tiny_base, action_dim=2, weight_transfer="mixed")
+
+
+def test_copy_weights_false_takes_the_base_tensors_and_computes_the_same(tiny_base):
+    """The memory-saving path (a base loaded only to be causalized) shares spatial weights with the base
+    instead of copying them, and gives the model the default path gives."""
+    copied = causalize(tiny_base, action_dim=2, weight_transfer="masked").eval()
+    shared = causalize(tiny_base, action_dim=2, weight_transfer="masked", copy_weights=False).eval()
+    base_weight = tiny_base.conv_in.weight
+    causal = next(m for m in shared.unet.modules() if isinstance(m, CausalTemporalConv))
+    assert shared.unet.conv_in.weight.data_ptr() == base_weight.data_ptr()
+    assert copied.unet.conv_in.weight.data_ptr() != base_weight.data_ptr()
+    assert all(causal.weight.data_ptr() != p.data_ptr() for p in tiny_base.parameters())
+    shared.action_embedding.load_state_dict(copied.action_embedding.state_dict())
+    sample, timesteps = torch.randn(1, 3, 3, 16, 16), torch.tensor([[10, 500, 900]])
+    actions = torch.randn(1, 3, 2)
+    with torch.no_grad():
+        ours, theirs = (m(sample, timesteps, actions).sample for m in (shared, copied))
+    assert torch.equal(ours, theirs)
+
+
+def test_no_tensor_is_left_on_the_meta_device(tiny_base):
+    model = causalize(tiny_base, action_dim=2)
+    devices = {t.device.type for t in [*model.parameters(), *model.buffers()]}
+    assert devices == {"cpu"}
+    assert not model.action_embedding.mlp[-1].weight.any() and not model.context_embedding.any()
+    assert model.action_embedding.mlp[0].weight.std() > 0  # the first layers keep a random start
+
+
+def test_the_default_copy_leaves_the_base_untouched_by_training(tiny_base):
+    before = tiny_base.conv_in.weight.clone()
+    model = causalize(tiny_base, action_dim=2)
+    with torch.no_grad():
+        model.unet.conv_in.weight.add_(1.0)
+    assert torch.equal(tiny_base.conv_in.weight, before)
