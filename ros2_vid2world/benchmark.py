@@ -6,11 +6,13 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .decision_benchmark import METHODS, Progress, backend_rows, method_rows
 from .planning.backends import make_imagination_engine
 from .planning.imagination import ImaginationEngine
 from .planning.onnx_engine import OrtImaginationEngine
@@ -31,23 +33,32 @@ PLANNER = defaults(PlannerConfig)
 @dataclass(frozen=True)
 class BenchSettings:
     """The decision the benchmark times: history frames, candidates, horizon, denoising steps, CEM rounds
-    (the planner's settings, with its defaults), and how often each timing is repeated."""
+    (the planner's settings, with its history, steps and guidance), and how often each timing is repeated.
+
+    Candidates, horizon, iterations, elites and iCEM's floor are smaller than the planner's defaults (64 x 4
+    frames x 3 iterations): the run times about ten decisions and at those it took over 15 minutes on
+    one core; at these (16 x 3 x 2, half the demo's population) it takes a few.
+    """
 
     history_frames: int = same_rules_as(PlannerConfig, "history_frames", PLANNER["history_frames"])
     horizon: int = same_rules_as(
-        PlannerConfig, "horizon", PLANNER["horizon"], "Imagined frames per candidate."
+        PlannerConfig, "horizon", 3, "Imagined frames per candidate."
     )
-    candidates: int = same_rules_as(PlannerConfig, "population", PLANNER["population"])
+    candidates: int = same_rules_as(PlannerConfig, "population", 16)
     denoise_steps: int = same_rules_as(PlannerConfig, "denoise_steps", PLANNER["denoise_steps"])
     guidance_scale: float = same_rules_as(PlannerConfig, "guidance_scale", PLANNER["guidance_scale"])
-    iterations: int = same_rules_as(PlannerConfig, "iterations", PLANNER["iterations"])
-    elites: int = same_rules_as(PlannerConfig, "elites", PLANNER["elites"])
-    repeats: int = setting(3, "Timed repeats of each measurement; the best is taken.", low=1)
+    iterations: int = same_rules_as(PlannerConfig, "iterations", 2)
+    elites: int = same_rules_as(PlannerConfig, "elites", 4)
+    icem_min_population: int = same_rules_as(PlannerConfig, "icem_min_population", 8)
+    # One: at the planner's defaults a timed decision takes seconds and each is run once more to warm up.
+    repeats: int = setting(1, "Timed repeats of each measurement; the best is taken.", low=1)
 
     def __post_init__(self):
         check_settings(self)
         if self.elites > self.candidates:
             raise ValueError(f"`elites` must be <= `candidates`. Got {self.elites} > {self.candidates}.")
+        for method in METHODS:  # every method is timed: its rules (icem's population floor) before any
+            planner_config(self, method)
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -78,8 +89,15 @@ def bench_folder(preset: str, action_dim: int = 2) -> WorldModelFolder:
     )
 
 
-def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = None) -> dict:
-    """Measure the imagination engine against the full-window sampler, the CEM decision, and the FLOP rate."""
+def run_benchmark(
+    folder: WorldModelFolder,
+    settings: BenchSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+    dataset: Path | None = None,
+) -> dict:
+    """Measure the imagination engine against the full-window sampler, the decision for each search method
+    and backend, and the FLOP rate. progress: called with a line per measurement (default: to stderr);
+    dataset: calibrates the int8 denoiser on its frames (default: on synthetic clips)."""
     settings = settings or BenchSettings()
     model, scheduler = folder.model, folder.scheduler
     model.requires_grad_(False)  # inference only; FLOP counting trips over parameters that want gradients
@@ -129,37 +147,60 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
         ort_engine.set_history(history, history_actions, noise, conditioning)
         return ort_engine.imagine(candidates, noise)
 
+    # Each measurement below, in order: 11, and 5 more with ONNX Runtime.
+    progress = Progress(11 + 5 * (ort_engine is not None), progress)
     frames = settings.candidates * settings.horizon
-    naive_s, engine_s = best_time(run_naive, settings.repeats), best_time(run_engine, settings.repeats)
+    progress("timing the full-window sampler")
+    naive_s = best_time(run_naive, settings.repeats)
+    progress("timing the imagination engine")
+    engine_s = best_time(run_engine, settings.repeats)
+    progress("timing the imagination engine, bf16")
     bf16_s = best_time(run_bf16, settings.repeats)
+    progress("timing the imagination engine, rollout joint")
     joint_s = best_time(run_joint, settings.repeats)
+    progress("counting the engine's FLOPs and the matmul ceiling")
     with FlopCounterMode(display=False) as counter:
         run_engine()
     imagine_flops = counter.get_total_flops()
+    peak = matmul_peak_gflops()
+
+    def latency_ms(**how) -> float:
+        return 1e3 * plan_latency_s(folder, settings, **how)
+
+    progress("timing cem decision")
+    plan_ms = latency_ms()
+    progress("timing cem decision, bf16")
+    plan_bf16_ms = latency_ms(precision="bf16")
+    progress("timing cem decision, rollout joint")
+    plan_joint_ms = latency_ms(rollout="joint")
+    progress("counting the decision's FLOPs")
+    plan_gflop = plan_flops(folder, settings) / 1e9
     results = {
         "naive_frames_per_s": frames / naive_s,
         "engine_frames_per_s": frames / engine_s,
         "cache_speedup": naive_s / engine_s,
         "max_abs_diff_vs_naive": float((run_engine() - run_naive()).abs().max()),
-        "matmul_peak_gflops": matmul_peak_gflops(),
+        "matmul_peak_gflops": peak,
         "engine_gflops": imagine_flops / engine_s / 1e9,
         "imagine_gflop": imagine_flops / 1e9,
-        "plan_latency_ms": 1e3 * plan_latency_s(folder, settings),
-        "plan_gflop": plan_flops(folder, settings) / 1e9,
+        "plan_latency_ms": plan_ms,
+        "plan_gflop": plan_gflop,
         # The same imagination with the model under bf16 autocast (AMX / AVX-512 BF16 where present).
         "bf16_frames_per_s": frames / bf16_s,
         "bf16_speedup": engine_s / bf16_s,
         "bf16_max_abs_diff": float((run_bf16() - run_engine()).abs().max()),
-        "plan_latency_bf16_ms": 1e3 * plan_latency_s(folder, settings, precision="bf16"),
+        "plan_latency_bf16_ms": plan_bf16_ms,
         # The horizon denoised in one window (rollout "joint"): other frames by design, so no diff.
         "joint_frames_per_s": frames / joint_s,
         "joint_speedup": engine_s / joint_s,
-        "plan_latency_joint_ms": 1e3 * plan_latency_s(folder, settings, rollout="joint"),
+        "plan_latency_joint_ms": plan_joint_ms,
         "torch_threads": torch.get_num_threads(),
     }
+    results["methods"] = method_rows(latency_ms, planner_config(settings), progress, plan_ms)
     if ort_engine is None:
         results["ort_skipped"] = ort_skipped
     else:  # the same imagination (same inputs, same noise) with the denoiser in ONNX Runtime
+        progress("timing the imagination engine, ONNX Runtime")
         ort_s = best_time(run_ort, settings.repeats)
         results |= {
             "ort_frames_per_s": frames / ort_s,
@@ -167,6 +208,10 @@ def run_benchmark(folder: WorldModelFolder, settings: BenchSettings | None = Non
             "ort_max_abs_diff": float((run_ort() - run_engine()).abs().max()),
             "ort_providers": ort_engine.providers,
         }
+    torch_ms = {"fp32": plan_ms, "bf16": plan_bf16_ms}
+    results |= backend_rows(
+        folder, planner_config(settings), latency_ms, progress, torch_ms, results.get("ort_skipped"), dataset
+    )
     results["engine_fraction_of_peak"] = results["engine_gflops"] / results["matmul_peak_gflops"]
     # What fp32 arithmetic allows here: no backend computes faster than the matmul ceiling, so a decision
     # takes at least its FLOPs at that rate, and no fp32 backend (ONNX Runtime included) can beat the
@@ -185,14 +230,10 @@ def bench_conditioning(folder: WorldModelFolder, generator: torch.Generator) -> 
     return folder.conditioner(frame, generator)
 
 
-def plan_latency_s(
-    folder: WorldModelFolder,
-    settings: BenchSettings,
-    precision: str = "fp32",
-    rollout: str = "autoregressive",
-) -> float:
-    """Wall time of one full CEM decision (set history, imagine every iteration, score, refit)."""
-    return best_time(decision_planner(folder, settings, precision, rollout).plan, settings.repeats)
+def plan_latency_s(folder: WorldModelFolder, settings: BenchSettings, **how) -> float:
+    """Wall time of one full decision (set history, imagine every iteration, score, refit); `how`: as
+    `decision_planner` takes it (method, backend, precision, rollout, onnx_path)."""
+    return best_time(decision_planner(folder, settings, **how).plan, settings.repeats)
 
 
 def plan_flops(folder: WorldModelFolder, settings: BenchSettings) -> int:
@@ -203,14 +244,11 @@ def plan_flops(folder: WorldModelFolder, settings: BenchSettings) -> int:
     return counter.get_total_flops()
 
 
-def decision_planner(
-    folder: WorldModelFolder,
-    settings: BenchSettings,
-    precision: str = "fp32",
-    rollout: str = "autoregressive",
-) -> VisualPlanner:
-    """A planner at the benchmark's settings with a random goal and a full history of random frames."""
-    config = PlannerConfig(
+def planner_config(
+    settings: BenchSettings, method: str = "cem", rollout: str = "autoregressive"
+) -> PlannerConfig:
+    """The planner's settings of the benchmark's decision (the planner's defaults for the rest)."""
+    return PlannerConfig(
         population=settings.candidates,
         elites=settings.elites,
         iterations=settings.iterations,
@@ -218,9 +256,29 @@ def decision_planner(
         denoise_steps=settings.denoise_steps,
         guidance_scale=settings.guidance_scale,
         history_frames=settings.history_frames,
+        icem_min_population=settings.icem_min_population,
         rollout=rollout,
+        method=method,
     )
-    engine = make_imagination_engine(folder, device=folder.model.device.type, precision=precision)
+
+
+def decision_planner(
+    folder: WorldModelFolder,
+    settings: BenchSettings,
+    method: str = "cem",
+    backend: str = "torch",
+    precision: str = "fp32",
+    rollout: str = "autoregressive",
+    onnx_path: Path | None = None,
+) -> VisualPlanner:
+    """A planner at the benchmark's settings with a random goal and a full history of random frames."""
+    config = planner_config(settings, method, rollout)
+    engine_options = {}
+    if backend != "torch":
+        engine_options = {"onnx_path": onnx_path, "threads": torch.get_num_threads()}
+    engine = make_imagination_engine(
+        folder, device=folder.model.device.type, precision=precision, backend=backend, **engine_options
+    )
     planner = VisualPlanner(folder, config, low=-1.0, high=1.0, engine=engine)
     rng = np.random.default_rng(0)
     size = (*folder.image_size, 3)

@@ -92,6 +92,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="with --frame-pass: the frame size in pixels to measure at (default: the model's)",
     )
     add_setting_options(parser, BenchSettings, flags=BENCH_FLAGS)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DS",
+        help="with --model: calibrate the int8 denoiser on this dataset's frames (default: synthetic clips)",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -105,12 +111,14 @@ def run(args: argparse.Namespace) -> int:
     settings = from_args(BenchSettings, args, [d.name for d in declared_settings(BenchSettings)], BENCH_FLAGS)
     if args.size is not None and not args.frame_pass:
         raise ValueError("--size applies with --frame-pass only (a full run uses the model's frame size).")
+    if args.data is not None and (args.model is None or args.frame_pass):
+        raise ValueError("--data applies with --model, without --frame-pass (it calibrates the int8 rows).")
     set_torch_threads(args.threads)
     folder = WorldModelFolder.load(args.model) if args.model else bench_folder(args.preset)
     if args.frame_pass:
         results = frame_pass_benchmark(folder, settings, args.size)
     else:
-        results = run_benchmark(folder, settings)
+        results = run_benchmark(folder, settings, dataset=args.data)
     results["model"] = str(args.model) if args.model else f"preset:{args.preset}"
     if args.json:
         print(json.dumps(results))
@@ -131,4 +139,30 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {label:<36} {results[key]:>12.4g} {unit}")
     if "ort_skipped" in results:
         print(f"  ONNX Runtime: skipped: {results['ort_skipped']}")
+    if not args.frame_pass:
+        print_decision_rows(results, settings)
     return 0
+
+
+def print_decision_rows(results: dict, settings: BenchSettings) -> None:
+    """The same decision for each search method and each backend, measured in this run."""
+    print(
+        f"  decision by method ({settings.candidates} candidates, {settings.iterations} iterations, "
+        f"{settings.elites} elites; torch fp32):"
+    )
+    for method, row in results["methods"].items():
+        evaluations = row["frame_evaluations"]
+        print(f"    {method:<18} {row['decision_ms']:>12.4g} ms   {evaluations:>6} frame evaluations")
+    print("  cem decision by backend:")
+    fp32_ms = results["backends"]["torch fp32"]["decision_ms"]
+    for backend, row in results["backends"].items():
+        speedup = fp32_ms / row["decision_ms"]
+        print(f"    {backend:<18} {row['decision_ms']:>12.4g} ms   {speedup:>6.2f} x torch fp32")
+    if "backends_skipped" in results:
+        print(f"    skipped: {results['backends_skipped']}")
+    if "int8_psnr_db" in results:
+        print(
+            f"    int8 vs fp32 imagined frames: PSNR {results['int8_psnr_db']:.1f} dB (worst frame "
+            f"{results['int8_psnr_min_db']:.1f} dB, {results['int8_psnr_frames']} frames); calibrated on "
+            f"{results['int8_calibration']}"
+        )

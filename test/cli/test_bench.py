@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -49,6 +50,42 @@ def test_bench_json_has_every_figure_and_the_engine_matches_the_full_window_samp
         results["matmul_peak_gflops"] / results["engine_gflops"], rel=1e-9
     )
     assert results["torch_threads"] == 1 and "CPUExecutionProvider" in results["ort_providers"]
+
+
+def test_bench_times_each_method_and_backend_on_the_same_decision_and_shows_progress(capsys):
+    code = main([
+        "bench", "--preset", "tiny", "--json", "--candidates", "6", "--horizon", "2", "--history", "2",
+        "--elites", "2", "--iterations", "2", "--icem-min-population", "4", "--steps", "1", "--repeats", "1",
+        "--threads", "1",
+    ])
+    assert code == 0
+    out, err = capsys.readouterr()
+    results = json.loads(out)
+    methods, backends = results["methods"], results["backends"]
+    assert list(methods) == ["cem", "icem", "mppi"]
+    # candidates per iteration x 2 frames: cem and mppi score 6 twice; icem 6 then 6 / 1.25 = 5
+    assert [methods[m]["frame_evaluations"] for m in methods] == [24, 22, 24]
+    assert methods["cem"]["decision_ms"] == results["plan_latency_ms"]  # the decision timed once
+    assert list(backends) == ["torch fp32", "torch bf16", "onnxruntime fp32", "onnxruntime int8"]
+    assert all(row["decision_ms"] > 0 for row in [*methods.values(), *backends.values()])
+    assert math.isfinite(results["int8_psnr_db"]) and results["int8_psnr_db"] >= results["int8_psnr_min_db"]
+    assert results["int8_psnr_frames"] > 0 and "synthetic clips" in results["int8_calibration"]
+    progress = [line for line in err.splitlines() if line.startswith("bench: ")]
+    assert progress[0] == "bench: timing the full-window sampler (1/16)..."
+    assert "bench: timing icem decision (10/16)..." in progress and progress[-1].endswith("(16/16)...")
+
+
+def test_bench_refuses_an_icem_population_floor_under_elites_plus_two(capsys):
+    assert main(["bench", "--candidates", "6", "--elites", "4", "--icem-min-population", "5"]) == 2
+    expected = (
+        "vid2world bench: error: --icem-min-population must be >= elites + 2 = 6 with method icem. Got 5."
+    )
+    assert capsys.readouterr().err.strip() == expected
+
+
+def test_data_needs_a_model(capsys):
+    assert main(["bench", "--data", "somewhere"]) == 2
+    assert "--data applies with --model" in capsys.readouterr().err
 
 
 def test_bench_refuses_a_zero_count_in_one_line(capsys):
@@ -107,8 +144,12 @@ def test_an_svd_model_is_benched_with_its_image_conditioning_and_onnx_runtime_sk
     assert results["max_abs_diff_vs_naive"] < 1e-3  # both samplers saw the same conditioning
     assert "ort_speedup" not in results and "runs with backend 'torch'" in results["ort_skipped"]
     assert results["plan_latency_ms"] > 0
+    assert list(results["backends"]) == ["torch fp32", "torch bf16"] and "int8_psnr_db" not in results
+    assert results["backends_skipped"] == f"onnxruntime fp32 and int8: {results['ort_skipped']}"
     assert main(["bench", "--model", str(svd_model), *SMALL_DECISION]) == 0
-    assert "  ONNX Runtime: skipped: the onnxruntime backend" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "  ONNX Runtime: skipped: the onnxruntime backend" in out
+    assert "    skipped: onnxruntime fp32 and int8: the onnxruntime backend" in out
 
 
 def test_frame_pass_of_an_svd_model_counts_its_image_encoders_at_the_size_asked(svd_model, capsys):
