@@ -33,6 +33,7 @@ def _data_files() -> list[tuple[str, list[str]]]:
         (os.path.join(SHARE, "launch"), sorted(glob("launch/*launch.py"))),
         (os.path.join(SHARE, "config"), sorted(glob("config/*.yaml") + glob("config/*.xml"))),
         *_tree_data_files("models"),
+        *_tree_data_files("recipes"),
     ]
     # An empty file list would still create an empty folder in share/.
     return [(target, files) for target, files in entries if files]

@@ -14,9 +14,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "ros2_vid2world"
 # What a checkout of the package holds, without the venv or any build output.
-PACKAGE_SOURCES = ("package.xml", "setup.py", "setup.cfg", "resource", PACKAGE, "launch", "config", "models")
+PACKAGE_SOURCES = (
+    "package.xml", "setup.py", "setup.cfg", "resource", PACKAGE, "launch", "config", "models", "recipes"
+)
 # Folders whose every file must end up under share/<package>/.
-SHARED_FOLDERS = ("launch", "config", "models")
+SHARED_FOLDERS = ("launch", "config", "models", "recipes")
 COLCON_TIMEOUT_S = 300
 SKIP_NAMES = ("__pycache__", "*.pyc")
 
@@ -82,7 +84,7 @@ def test_colcon_installs_every_launch_config_and_model_file(colcon_install):
     missing = [str(path) for path in expected if not (share / path).is_file()]
     assert not missing, (
         f"not installed under share/{PACKAGE}: {missing}; setup.py installs launch/*launch.py, "
-        "config/*.yaml and everything below models/"
+        "config/*.yaml and everything below models/ and recipes/"
     )
 
 
