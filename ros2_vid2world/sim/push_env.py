@@ -33,6 +33,7 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 from dm_control.mujoco import Camera, Physics  # noqa: E402
 
+from .mujoco_task import MujocoTask  # noqa: E402
 from .planar_pose import wrap_angle  # noqa: E402
 from .push_config import PushConfig  # noqa: E402
 from .push_exploration import PushExplorationPolicy  # noqa: E402
@@ -87,10 +88,12 @@ class PushState:
     step: int
 
 
-class PushEnv:
+class PushEnv(MujocoTask):
     """The pushing task with a velocity command interface, goal images and full state save/restore."""
 
     joint_names = JOINT_NAMES
+    camera = CAMERA
+    state_flags = STATE
 
     def __init__(self, config: PushConfig | None = None):
         self.config = config or PushConfig()
@@ -165,16 +168,6 @@ class PushEnv:
         data.ctrl[:] = 0.0
         self._physics.forward()
 
-    def step(self, action: np.ndarray) -> PushObservation:
-        """Apply one velocity command for one control period; the observation after it."""
-        self.advance(action)
-        return self.observe()
-
-    def advance(self, action: np.ndarray) -> None:
-        """`step` without rendering, for rollouts that only need the state."""
-        for _ in range(self._substeps):
-            self.substep(action)
-
     def substep(self, action: np.ndarray) -> bool:
         """One physics step (`physics_step` seconds) with the velocity command in force; True when it
         completes a control step (sim_node's realtime mode runs the robot this way)."""
@@ -190,11 +183,7 @@ class PushEnv:
         physics.data.ctrl[:] = np.clip(command, (low - position) / h, (high - position) / h)
         mujoco.mj_step(physics.model.ptr, physics.data.ptr)
         physics.forward()  # keep positions of geoms current for rendering
-        self._substep += 1
-        if self._substep % self._substeps:
-            return False
-        self._step += 1
-        return True
+        return self._count_substep()
 
     @property
     def physics_step(self) -> float:
@@ -218,14 +207,6 @@ class PushEnv:
             time=float(data.time),
         )
 
-    def render(self, size: int | None = None) -> np.ndarray:
-        """uint8 [size, size, 3] RGB from the top-down camera (default: the config's image_size)."""
-        size = self.config.image_size if size is None else size
-        camera = self._cameras.get(size)
-        if camera is None:
-            camera = self._cameras[size] = Camera(self._physics, size, size, camera_id=CAMERA)
-        return camera.render().copy()  # a view of the camera's buffer, overwritten by the next render
-
     def object_pose(self) -> np.ndarray:
         """[3] the block's centre x, y (m) and yaw (rad, wrapped to [-pi, pi))."""
         pose = self._physics.data.qpos[self._block_qpos].copy()
@@ -244,36 +225,17 @@ class PushEnv:
         """The block within `position_tolerance` and `angle_tolerance` of the goal pose."""
         return self._meets(self.object_pose(), self.goal_object_pose)
 
-    @property
-    def step_count(self) -> int:
-        """Control steps since the last reset."""
-        return self._step
-
-    @property
-    def time(self) -> float:
-        return float(self._physics.data.time)
-
     # --- state --------------------------------------------------------------------------------------
 
     def get_state(self) -> PushState:
-        physics = self._physics
-        state = np.empty(mujoco.mj_stateSize(physics.model.ptr, STATE))
-        mujoco.mj_getState(physics.model.ptr, physics.data.ptr, state, STATE)
-        return PushState(state, self.goal_object_pose.copy(), self.goal_joint_positions.copy(), self._step)
+        snapshot = self._physics_snapshot()
+        return PushState(snapshot, self.goal_object_pose.copy(), self.goal_joint_positions.copy(), self._step)
 
     def set_state(self, state: PushState) -> None:
-        physics = self._physics
-        mujoco.mj_setState(physics.model.ptr, physics.data.ptr, state.physics, STATE)
+        self._restore_physics(state.physics, state.step)
         self.goal_object_pose = state.goal_object_pose.copy()
         self.goal_joint_positions = state.goal_joint_positions.copy()
-        self._step = state.step
-        self._substep = state.step * self._substeps
-        physics.forward()
-
-    def close(self) -> None:
-        """Free the rendering contexts (also done at interpreter exit)."""
-        self._cameras.clear()
-        self._physics.free()
+        self._physics.forward()
 
     # --- internals ----------------------------------------------------------------------------------
 

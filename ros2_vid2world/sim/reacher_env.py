@@ -30,6 +30,7 @@ from dm_control import suite  # noqa: E402
 from dm_control.mujoco import Camera  # noqa: E402
 
 from .exploration import GOAL_SOURCES, ExplorationPolicy  # noqa: E402
+from .mujoco_task import MujocoTask  # noqa: E402
 from .reacher_config import MAX_IMAGE_SIZE, REACHER_TASKS, TASKS, ReacherConfig  # noqa: E402
 
 __all__ = ["GOAL_SOURCES", "JOINT_NAMES", "MAX_IMAGE_SIZE", "TASKS", "ReacherConfig", "ReacherEnv"]
@@ -72,10 +73,11 @@ class ReacherState:
     step: int
 
 
-class ReacherEnv:
+class ReacherEnv(MujocoTask):
     """The reacher with a velocity command interface, goal images and full state save/restore."""
 
     joint_names = JOINT_NAMES
+    camera = CAMERA
 
     def __init__(self, config: ReacherConfig | None = None):
         self.config = config or ReacherConfig()
@@ -158,16 +160,6 @@ class ReacherEnv:
         target = self._physics.named.model.geom_pos["target", :2].copy()
         self.set_state(ReacherState(state.physics, target, wrap_angle_shoulder(goal), state.step))
 
-    def step(self, action: np.ndarray) -> ReacherObservation:
-        """Apply one velocity command for one control period; the observation after it."""
-        self.advance(action)
-        return self.observe()
-
-    def advance(self, action: np.ndarray) -> None:
-        """`step` without rendering, for rollouts that only need the state (e.g. an oracle planner)."""
-        for _ in range(self._substeps):
-            self.substep(action)
-
     def substep(self, action: np.ndarray) -> bool:
         """One physics step (`physics_step` seconds) with the velocity command in force; True when it
         completes a control step. A robot in real time (sim_node's realtime mode) is run this way, so a
@@ -181,11 +173,7 @@ class ReacherEnv:
         data.ctrl[self._actuators] = self._servo_controls()
         mujoco.mj_step2(model, data)
         self._physics.forward()  # keep positions of geoms current for rendering and success()
-        self._substep += 1
-        if self._substep % self._substeps:
-            return False
-        self._step += 1
-        return True
+        return self._count_substep()
 
     @property
     def physics_step(self) -> float:
@@ -231,14 +219,6 @@ class ReacherEnv:
             time=float(data.time),
         )
 
-    def render(self, size: int | None = None) -> np.ndarray:
-        """uint8 [size, size, 3] RGB from the top-down camera (default: the config's image_size)."""
-        size = self.config.image_size if size is None else size
-        camera = self._cameras.get(size)
-        if camera is None:
-            camera = self._cameras[size] = Camera(self._physics, size, size, camera_id=CAMERA)
-        return camera.render().copy()  # a view of the camera's buffer, overwritten by the next render
-
     def finger_to_target_distance(self) -> float:
         """Distance in metres between the fingertip's and the target's centres, in the table plane."""
         return float(self._physics.finger_to_target_dist())
@@ -256,43 +236,23 @@ class ReacherEnv:
         """The dm_control reacher criterion: the fingertip touches the target."""
         return bool(self.finger_to_target_distance() <= self.success_radius)
 
-    @property
-    def step_count(self) -> int:
-        """Control steps since the last reset."""
-        return self._step
-
-    @property
-    def time(self) -> float:
-        return float(self._physics.data.time)
-
     # --- state --------------------------------------------------------------------------------------
 
     def get_state(self) -> ReacherState:
         physics = self._physics
-        state = np.empty(mujoco.mj_stateSize(physics.model.ptr, mujoco.mjtState.mjSTATE_FULLPHYSICS))
-        mujoco.mj_getState(physics.model.ptr, physics.data.ptr, state, mujoco.mjtState.mjSTATE_FULLPHYSICS)
         return ReacherState(
-            physics=state,
+            physics=self._physics_snapshot(),
             target_position=physics.named.model.geom_pos["target", :2].copy(),
             goal_joint_positions=self.goal_joint_positions.copy(),
             step=self._step,
         )
 
     def set_state(self, state: ReacherState) -> None:
+        self._restore_physics(state.physics, state.step)
         physics = self._physics
-        mujoco.mj_setState(
-            physics.model.ptr, physics.data.ptr, state.physics, mujoco.mjtState.mjSTATE_FULLPHYSICS
-        )
         physics.named.model.geom_pos["target", :2] = state.target_position
         self.goal_joint_positions = state.goal_joint_positions.copy()
-        self._step = state.step
-        self._substep = state.step * self._substeps
         physics.forward()
-
-    def close(self) -> None:
-        """Free the rendering contexts (also done at interpreter exit)."""
-        self._cameras.clear()
-        self._physics.free()
 
     # --- internals ----------------------------------------------------------------------------------
 
