@@ -15,13 +15,12 @@ counted FLOPs per frame. The decision itself is never run here: its figures are 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .benchmark import matmul_peak_gflops
+from .benchmark import fastest, matmul_peak_gflops
 from .planning.imagination import ImaginationEngine
 from .world_model.folder import WorldModelFolder
 from .world_model.sampler_config import SamplerConfig
@@ -34,12 +33,7 @@ def counted_then_timed(fn: Callable[[], object], repeats: int) -> tuple[float, i
     counter, is also the warm-up."""
     with FlopCounterMode(display=False) as counter:
         fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), counter.get_total_flops()
+    return fastest(fn, repeats), counter.get_total_flops()
 
 
 def guidance_factor(settings) -> int:

@@ -94,17 +94,17 @@ def _step(path: Path, number: int, raw, kinds: tuple[str, ...], earlier: set[str
     settings = raw[kind] or {}
     if not isinstance(settings, dict):
         raise ValueError(f"{where}: `{kind}` must be a mapping of settings. Got {settings!r}.")
-    for reference in _references(settings):
+    for reference in references(settings):
         if reference not in earlier:
             raise ValueError(f"{where}: '@{reference}' is not an earlier step.")
     return RecipeStep(name, kind, dict(settings))
 
 
-def _references(value) -> list[str]:
+def references(value) -> list[str]:
     if isinstance(value, str) and value.startswith("@"):
         return [value[1:]]
     if isinstance(value, list):
-        return [r for item in value for r in _references(item)]
+        return [r for item in value for r in references(item)]
     if isinstance(value, dict):
-        return [r for item in value.values() for r in _references(item)]
+        return [r for item in value.values() for r in references(item)]
     return []

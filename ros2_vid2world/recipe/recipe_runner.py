@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .recipe_file import load_recipe
+from .recipe_file import load_recipe, references
 from .recipe_steps import STEP_KINDS
 
 STATE = "recipe_state.json"
@@ -41,7 +41,7 @@ def run_recipe(
     for step in recipe.steps:
         where = f"{recipe.path}: step {step.name!r} ({step.kind})"
         settings = _resolved(step.settings, root)
-        digest = _digest(step.kind, step.settings, [digests[r] for r in _refs(step.settings)])
+        digest = _digest(step.kind, step.settings, [digests[r] for r in references(step.settings)])
         digests[step.name] = digest
         out = root / step.name
         entry = state.get(step.name)
@@ -96,16 +96,6 @@ def _resolved(value, root: Path):
     if isinstance(value, dict):
         return {key: _resolved(item, root) for key, item in value.items()}
     return value
-
-
-def _refs(value) -> list[str]:
-    if isinstance(value, str) and value.startswith("@"):
-        return [value[1:]]
-    if isinstance(value, list):
-        return [r for item in value for r in _refs(item)]
-    if isinstance(value, dict):
-        return [r for item in value.values() for r in _refs(item)]
-    return []
 
 
 def _digest(kind: str, settings: dict, inputs: list[str]) -> str:
