@@ -40,6 +40,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="joints that turn without limit, comma-separated ('' for none); default: every joint whose "
         "recorded positions span nearly the full circle",
     )
+    parser.add_argument(
+        "--linear-joints",
+        type=joint_list,
+        default=[],
+        metavar="A,B",
+        help="joints that slide (positions in m, errors reported in mm), comma-separated; default: none",
+    )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     parser.set_defaults(run=run)
@@ -76,15 +83,20 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"\rvid2world probe: step {step}/{config.steps} loss {loss:.4f}", end="", file=sys.stderr)
 
-    probe, summary = train_state_probe(dataset, config, joint_names, periodic, progress)
+    probe, summary = train_state_probe(dataset, config, joint_names, periodic, progress, args.linear_joints)
     if not args.json:
         print(file=sys.stderr)
     summary["out"] = str(save_state_probe(args.model, probe))
     if args.json:
         print(json.dumps(summary))
     else:
-        median, p95 = summary["heldout_median_error_deg"], summary["heldout_p95_error_deg"]
-        errors = ", ".join(f"{name} {median[name]:.2f} (p95 {p95[name]:.2f})" for name in joint_names)
-        print(f"vid2world probe: wrote {summary['out']} in {summary['seconds']:.0f} s; held-out median joint "
-              f"error, degrees: {errors}")
+        errors = []
+        for unit, name in (("deg", "degrees"), ("mm", "millimetres")):
+            median = summary.get(f"heldout_median_error_{unit}", {})
+            p95 = summary.get(f"heldout_p95_error_{unit}", {})
+            if median:
+                listed = ", ".join(f"{state} {median[state]:.2f} (p95 {p95[state]:.2f})" for state in median)
+                errors.append(f"{name}: {listed}")
+        print(f"vid2world probe: wrote {summary['out']} in {summary['seconds']:.0f} s; held-out median "
+              f"error, {'; '.join(errors)}")
     return 0

@@ -18,6 +18,7 @@ _EXPORTS = {
     "GoalLatentCost": ".costs",
     "JointGoalCost": ".costs",
     "StateProbeGoalCost": ".costs",
+    "ObjectGoalCost": ".costs",
     "PlanningError": ".errors",
     "MPCConfig": ".mpc",
     "MPCPlanner": ".mpc",

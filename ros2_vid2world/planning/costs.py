@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..world_model.latent_codec import is_patch_size
+from ..world_model.state_probe import OBJECT_STATES
 
 
 @dataclass
@@ -185,6 +186,73 @@ class StateProbeGoalCost(CostTerm):
         # the price of a probe that reads camera-like images (and is trained on camera frames).
         embedding = self._embed(latents[:, -1])
         return ((embedding - self.goal_embedding.to(embedding)) ** 2).sum(dim=1)
+
+
+class ObjectGoalCost(CostTerm):
+    """How far the last imagined frame's object is from the goal image's, as the state probe reads both:
+    object_weight (|xy - xy_goal|^2 + r^2 (2 - 2 cos(yaw - yaw_goal))) + reach_weight |pusher - xy|^2.
+
+    r (`yaw_radius`, m per rad) makes a turn count like the distance a point r from the object's centre
+    moves: at the push task's tolerances, 2 cm / 20 deg = 0.057 m, a block at either tolerance costs the
+    same. The reach term draws the pusher (the probe's two sliding joints, x and y on the table) to the
+    object: an object cost alone is flat while the pusher is away from the object, so a short horizon
+    sees no plan that moves it (with the simulator itself as the model, horizon 3: 10 of 20 exploration
+    goals reached without it, 20 of 20 with reach_weight / object_weight = 0.1). The goal image's pusher
+    is not scored: success is the object's pose.
+    """
+
+    name = "object_goal"
+
+    def __init__(
+        self,
+        probe,
+        decode,
+        goal: torch.Tensor,
+        object_weight: float,
+        yaw_radius: float,
+        reach_weight: float = 0.0,
+        name: str | None = None,
+    ):
+        super().__init__(1.0, name)
+        if goal.ndim != 3:
+            raise ValueError(f"`goal` must be a latent [C, h, w]. Got shape {list(goal.shape)}.")
+        self.object = probe.state_index(OBJECT_STATES, "the object goal cost")
+        self.pusher: list[int] = []
+        if reach_weight > 0:
+            sliding = [index for index, unit in enumerate(probe.units) if unit == "m"]
+            self.pusher = [index for index in sliding if index not in self.object]
+            if len(self.pusher) != 2:
+                names = [probe.config.joint_names[index] for index in self.pusher]
+                raise ValueError(
+                    "`reach_weight` needs a state probe with exactly two sliding joints (the pusher's x and "
+                    f"y on the table); this one has {names}."
+                )
+        self.probe, self.decode, self.goal_shape = probe, decode, goal.shape
+        self.object_weight, self.yaw_radius, self.reach_weight = object_weight, yaw_radius, reach_weight
+        with torch.no_grad():
+            self.goal_state = self._states(goal[None])[0]
+
+    def _states(self, latents: torch.Tensor) -> torch.Tensor:
+        """[B, C, h, w] model-space frames -> [B, S] the probe's states."""
+        images = self.decode(latents[:, None])[:, 0].clamp(-1.0, 1.0)
+        return self.probe.joints(images).float()
+
+    def cost(self, latents, candidates, context):
+        if latents is None or latents.ndim != 5 or latents.shape[2:] != self.goal_shape:
+            got = None if latents is None else list(latents.shape)
+            shape = ", ".join(map(str, self.goal_shape))
+            raise ValueError(f"ObjectGoalCost expected latents [N, H, {shape}]. Got {got}.")
+        states = self._states(latents[:, -1])
+        x, y, yaw = self.object
+        goal = self.goal_state.to(states)
+        position = (states[:, x] - goal[x]) ** 2 + (states[:, y] - goal[y]) ** 2
+        turn = self.yaw_radius**2 * (2 - 2 * torch.cos(states[:, yaw] - goal[yaw]))
+        total = self.object_weight * (position + turn)
+        if self.pusher:
+            px, py = self.pusher
+            reach = (states[:, px] - states[:, x]) ** 2 + (states[:, py] - states[:, y]) ** 2
+            total = total + self.reach_weight * reach
+        return total
 
 
 class ActionMagnitudeCost(CostTerm):

@@ -97,6 +97,26 @@ class PlannerConfig:
         "(`vid2world probe`) reads off the goal image and off each plan's last imagined frame; 0 = off.",
         low=0.0, dynamic=True,
     )
+    object_weight: float = setting(
+        0.0,
+        "Weight of the object goal cost: how far the object's position and yaw, as the state probe reads "
+        "them off each plan's last imagined frame, are from the goal image's (m^2; yaw counted at "
+        "object_yaw_radius). Needs a probe trained on a dataset with object poses; 0 = off.",
+        low=0.0, dynamic=True,
+    )
+    object_yaw_radius: float = setting(
+        0.0573,
+        "The object goal cost counts a turn as the distance a point this far from the object's centre "
+        "moves (default: 2 cm per 20 degrees, the push task's tolerances).",
+        unit="m", above=0.0, dynamic=True,
+    )
+    reach_weight: float = setting(
+        0.0,
+        "Weight of the squared distance between the pusher (the probe's two sliding joints) and the "
+        "object, both read off each plan's last imagined frame (m^2): draws the pusher to the object; "
+        "0 = off.",
+        low=0.0, dynamic=True,
+    )
     goal_tolerance: float = setting(
         0.0,
         "Goal reached when the newest camera frame is this close to the goal image: in the state probe's "

@@ -12,6 +12,7 @@ from .costs import (
     CompositeCost,
     GoalLatentCost,
     JointGoalCost,
+    ObjectGoalCost,
     StateProbeGoalCost,
 )
 from .planner_config import PlannerConfig
@@ -25,6 +26,7 @@ def planner_costs(
     probe: Callable[[torch.Tensor], torch.Tensor] | None = None,
     patch_size: int = 1,
     goal_joints: torch.Tensor | None = None,
+    state_probe=None,
 ) -> CompositeCost:
     """Every term whose weight is set and whose inputs exist, summed.
 
@@ -32,7 +34,8 @@ def planner_costs(
     model-space latents [B, 1, C, h, w] -> images in [-1, 1] (the identity for frames that are already
     pixels, as the oracle's are); probe: a state probe's `embed`, needed when `probe_weight` > 0;
     patch_size: for pixel-patch models, so that `goal_blur` is in image pixels; goal_joints: [J] for
-    the joint goal term. With no term to score, every plan costs 0.
+    the joint goal term; state_probe: the `StateProbe` itself, needed when `object_weight` or
+    `reach_weight` > 0 (the object goal term reads its states). With no term to score, every plan costs 0.
     """
     terms = []
     if goal is not None and config.goal_weight > 0:
@@ -50,6 +53,14 @@ def planner_costs(
         if probe is None:
             raise ValueError(f"`probe_weight` is {config.probe_weight} but no state probe was given.")
         terms.append(StateProbeGoalCost(probe, decode, goal, weight=config.probe_weight))
+    if goal is not None and (config.object_weight > 0 or config.reach_weight > 0):
+        if state_probe is None:
+            raise ValueError(
+                f"`object_weight` {config.object_weight} / `reach_weight` {config.reach_weight} need a state "
+                "probe that reads the object's pose; none was given."
+            )
+        terms.append(ObjectGoalCost(state_probe, decode, goal, config.object_weight, config.object_yaw_radius,
+                                    config.reach_weight))
     if config.action_weight > 0:
         terms.append(ActionMagnitudeCost(weight=config.action_weight))
     if config.smoothness_weight > 0:

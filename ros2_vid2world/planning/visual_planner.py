@@ -12,6 +12,7 @@ import torch
 
 from ..world_model.folder import WorldModelFolder
 from ..world_model.latent_codec import images_to_unit_range, unit_range_to_images
+from ..world_model.state_probe import OBJECT_STATES
 from .costs import CompositeCost, CostContext
 from .imagination import ImaginationEngine
 from .mpc import MPCConfig, MPCPlanner
@@ -171,13 +172,18 @@ class VisualPlanner:
         frames, _ = self._buffer.history()
         newest = frames[:, -1:]
         probe = self.folder.state_probe
+        # Planning for an object's pose, the distance is the object's (m^2, yaw at object_yaw_radius).
+        by_object = probe is not None and self.config.object_weight > 0
         config = dataclasses.replace(
-            self.config, goal_weight=0.0 if probe is not None else 1.0, probe_weight=1.0 if probe else 0.0,
-            action_weight=0.0, smoothness_weight=0.0, joint_goal_weight=0.0, goal_mode="final",
+            self.config, goal_weight=0.0 if probe is not None else 1.0,
+            probe_weight=1.0 if probe and not by_object else 0.0, object_weight=1.0 if by_object else 0.0,
+            reach_weight=0.0, action_weight=0.0, smoothness_weight=0.0, joint_goal_weight=0.0,
+            goal_mode="final",
         )
         costs = planner_costs(
             config, self._goal, decode=self.folder.codec.decode,
             probe=None if probe is None else probe.embed, patch_size=self.folder.codec.patch_size,
+            state_probe=probe,
         )
         total, _ = costs(newest, torch.zeros(1, 1, self.action_dim))
         return float(total[0])
@@ -237,6 +243,14 @@ class VisualPlanner:
                 f"`probe_weight` is {config.probe_weight} but the model folder has no state probe: "
                 "train one with `vid2world probe`, or set `probe_weight` to 0."
             )
+        if config.object_weight > 0 or config.reach_weight > 0:
+            if self.folder.state_probe is None:
+                raise ValueError(
+                    f"`object_weight` {config.object_weight} / `reach_weight` {config.reach_weight} need the "
+                    "model folder's state probe to read the object's pose: train one with `vid2world probe` "
+                    "on a dataset with object poses, or set both to 0."
+                )
+            self.folder.state_probe.state_index(OBJECT_STATES, "`object_weight` / `reach_weight`")
         if config.rollout not in self.engine.ROLLOUTS:
             raise ValueError(
                 f"`rollout` {config.rollout!r} is not available with {type(self.engine).__name__}: "
@@ -267,4 +281,5 @@ class VisualPlanner:
             probe=None if probe is None else probe.embed,
             patch_size=self.folder.codec.patch_size,
             goal_joints=self._goal_joints,
+            state_probe=probe,
         )

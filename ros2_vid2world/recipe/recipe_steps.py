@@ -174,8 +174,12 @@ def run_probe(settings: dict, out: Path, where: str, check_only: bool = False) -
     from ..training.state_probe_training import train_state_probe
     from ..world_model.folder import WorldModelFolder, save_state_probe
 
-    probe_settings = {k: v for k, v in settings.items() if k not in ("model", "data")}
-    config = checked(ProbeTrainConfig, probe_settings, where, own=("model", "data"))
+    own = ("model", "data", "linear_joints")
+    probe_settings = {k: v for k, v in settings.items() if k not in own}
+    config = checked(ProbeTrainConfig, probe_settings, where, own=own)
+    linear = settings.get("linear_joints", [])
+    if not isinstance(linear, list) or not all(isinstance(name, str) for name in linear):
+        raise ValueError(f"{where}: `linear_joints` must be a list of joint names. Got {linear!r}.")
     if "model" not in settings or "data" not in settings:
         raise ValueError(f"{where}: needs `model` and `data`.")
     if check_only:
@@ -184,7 +188,7 @@ def run_probe(settings: dict, out: Path, where: str, check_only: bool = False) -
     WorldModelFolder.load(out)  # a model, before minutes of training
     dataset = EpisodeDataset(settings["data"])
     names = list(dataset.manifest.get("joint_names") or [])
-    probe, summary = train_state_probe(dataset, config, names)
+    probe, summary = train_state_probe(dataset, config, names, linear_joints=linear)
     summary["out"] = str(save_state_probe(out, probe))
     return summary
 

@@ -1,4 +1,5 @@
-"""Training a `StateProbe` from a dataset's camera frames and the joint positions recorded with them."""
+"""Training a `StateProbe` from a dataset's camera frames and the joint positions recorded with them (and
+the object poses, when the dataset keeps them)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import torch.nn.functional as F
 
 from ..dataset.store import EpisodeDataset
 from ..world_model.latent_codec import images_to_unit_range
-from ..world_model.state_probe import StateProbe, circle_points
+from ..world_model.state_probe import OBJECT_STATES, OBJECT_UNITS, StateProbe, circle_points
 from .probe_train_config import ProbeTrainConfig
 
-__all__ = ["ProbeTrainConfig", "periodic_joints", "train_state_probe"]
+__all__ = ["ProbeTrainConfig", "periodic_joints", "probe_states", "train_state_probe"]
 
 
 # A joint whose recorded positions cover the circle but for this much turns without limit: a wrapped
@@ -26,6 +27,27 @@ PERIODIC_SPAN = 2 * math.pi - 0.25
 def periodic_joints(joints: np.ndarray) -> list[bool]:
     """[N, J] recorded positions -> per joint, whether it turned without limit (see PERIODIC_SPAN)."""
     return [bool(span >= PERIODIC_SPAN) for span in np.ptp(joints, axis=0)]
+
+
+def probe_states(
+    dataset: EpisodeDataset, joint_names: list[str], linear_joints: list[str] | tuple[str, ...] = ()
+) -> tuple[list[str], np.ndarray, list[str]]:
+    """(state names, [N, S] values, units) a probe learns from `dataset`: its joints (in rad, or in m for
+    `linear_joints`), then the object's x, y, yaw when the dataset keeps object poses."""
+    if len(joint_names) != dataset.joints.shape[1]:
+        raise ValueError(
+            f"{len(joint_names)} joint names {joint_names} for a dataset of {dataset.joints.shape[1]} joints."
+        )
+    unknown = sorted(set(linear_joints) - set(joint_names))
+    if unknown:
+        raise ValueError(f"linear joints {unknown} are not joints of the dataset ({joint_names}).")
+    names, units = list(joint_names), ["m" if name in linear_joints else "rad" for name in joint_names]
+    values = np.array(dataset.joints, dtype=np.float32)  # a copy: the memory map is read-only
+    if dataset.object_poses is not None:
+        names += OBJECT_STATES
+        units += OBJECT_UNITS
+        values = np.concatenate([values, np.asarray(dataset.object_poses, dtype=np.float32)], axis=1)
+    return names, values, units
 
 
 def probe_frame_split(dataset: EpisodeDataset, holdout_episodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,18 +93,21 @@ def _frames(dataset: EpisodeDataset, indices: np.ndarray) -> torch.Tensor:
     return images_to_unit_range(torch.from_numpy(np.ascontiguousarray(dataset.frames[np.sort(indices)])))
 
 
-def probe_errors_deg(probe: StateProbe, dataset: EpisodeDataset, indices: np.ndarray) -> np.ndarray:
-    """[len(indices), J] absolute joint errors in degrees of the probe on those frames (wrapped at +-180
-    for periodic joints)."""
+def probe_errors(
+    probe: StateProbe, dataset: EpisodeDataset, indices: np.ndarray, states: np.ndarray
+) -> np.ndarray:
+    """[len(indices), S] absolute errors of the probe on those frames against `states` [N, S]: degrees for
+    angles (wrapped at +-180 for periodic ones), millimetres for lengths."""
     indices = np.sort(indices)
     errors = []
     with torch.no_grad():
         for chunk in np.array_split(indices, max(1, len(indices) // 512)):
             predicted = probe.joints(_frames(dataset, chunk)).numpy()
-            difference = predicted - dataset.joints[chunk]
+            difference = predicted - states[chunk]
             wrapped = (difference + np.pi) % (2 * np.pi) - np.pi
             errors.append(np.abs(np.where(probe.config.periodic, wrapped, difference)))
-    return np.degrees(np.concatenate(errors))
+    scale = np.where(np.array(probe.units) == "m", 1000.0, 180.0 / np.pi)
+    return np.concatenate(errors) * scale
 
 
 def train_state_probe(
@@ -91,25 +116,26 @@ def train_state_probe(
     joint_names: list[str],
     periodic: list[bool] | None = None,
     progress: Callable[[int, float], None] | None = None,
+    linear_joints: list[str] | tuple[str, ...] = (),
 ) -> tuple[StateProbe, dict]:
-    """Fit a probe to the dataset's frames and joints; returns it with a summary of its held-out error.
+    """Fit a probe to the dataset's frames and states (`probe_states`: the joints, and the object's pose
+    when the dataset keeps one); returns it with a summary of its held-out error.
 
     periodic: per joint, whether it turns without limit (default: told from the recorded range, see
-    `periodic_joints`). progress(step, loss) is called every 100 steps and at the end.
+    `periodic_joints`; the object's yaw is told the same way). linear_joints: joints that slide (m).
+    progress(step, loss) is called every 100 steps and at the end.
     """
     trained, held_out = probe_frame_split(dataset, config.holdout_episodes)
-    if len(joint_names) != dataset.joints.shape[1]:
-        raise ValueError(
-            f"{len(joint_names)} joint names {joint_names} for a dataset of {dataset.joints.shape[1]} joints."
-        )
+    names, states, units = probe_states(dataset, list(joint_names), linear_joints)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    joints = np.array(dataset.joints, dtype=np.float32)  # a copy: the memory map is read-only
-    periodic = periodic_joints(joints[trained]) if periodic is None else list(periodic)
-    probe = StateProbe(joint_names=list(joint_names), periodic=periodic, image_size=list(dataset.image_size))
+    told = periodic_joints(states[trained])
+    periodic = told if periodic is None else list(periodic) + told[len(joint_names) :]
+    probe = StateProbe(joint_names=names, periodic=periodic, image_size=list(dataset.image_size),
+                       units=None if set(units) == {"rad"} else units)
     optimizer = torch.optim.AdamW(probe.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=config.steps)
-    targets = circle_points(torch.from_numpy(joints))
+    targets = circle_points(torch.from_numpy(states), probe.units)
     started = time.perf_counter()
     probe.train()
     for step in range(1, config.steps + 1):
@@ -126,18 +152,23 @@ def train_state_probe(
         if progress is not None and (step % 100 == 0 or step == config.steps):
             progress(step, loss.item())
     probe.eval()
-    errors = probe_errors_deg(probe, dataset, held_out)
+    errors = probe_errors(probe, dataset, held_out, states)
+    angular = np.array(probe.units) == "rad"
 
-    def per_joint(values: np.ndarray) -> dict[str, float]:
-        return dict(zip(joint_names, np.asarray(values, np.float64).round(2).tolist(), strict=True))
+    def per_state(values: np.ndarray, which: np.ndarray) -> dict[str, float]:
+        rounded = np.asarray(values, np.float64).round(2).tolist()
+        return {name: value for name, value, keep in zip(names, rounded, which, strict=True) if keep}
 
     summary = {
         "steps": config.steps,
         "seconds": round(time.perf_counter() - started, 1),
         "train_frames": int(len(trained)),
         "heldout_frames": int(len(held_out)),
-        "periodic": dict(zip(joint_names, periodic, strict=True)),
-        "heldout_median_error_deg": per_joint(np.median(errors, axis=0)),
-        "heldout_p95_error_deg": per_joint(np.quantile(errors, 0.95, axis=0)),
+        "periodic": dict(zip(names, periodic, strict=True)),
+        "heldout_median_error_deg": per_state(np.median(errors, axis=0), angular),
+        "heldout_p95_error_deg": per_state(np.quantile(errors, 0.95, axis=0), angular),
     }
+    if not angular.all():  # lengths: the sliding joints, the object's position
+        summary["heldout_median_error_mm"] = per_state(np.median(errors, axis=0), ~angular)
+        summary["heldout_p95_error_mm"] = per_state(np.quantile(errors, 0.95, axis=0), ~angular)
     return probe, summary

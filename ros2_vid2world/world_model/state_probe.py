@@ -20,6 +20,14 @@ periodic way points through the stop whenever the elbow has more than 180 degree
 the planner with the simulator itself as its model then failed exactly those 11 of the demo's 50
 pairs (and, measured the right way, reached 10 of them). Near the goal both distances are
 (q - q_goal)^2.
+
+An object's pose is state too: trained on a dataset that keeps one (`object_poses.npy`, e.g. the push
+task's block), the probe also reads `object_x`, `object_y` (m) and `object_yaw` (rad) after the joints,
+and the object goal cost (`ObjectGoalCost`) scores plans by them. `units` says per state whether it is
+an angle (rad) or a length (m, a sliding joint such as the pusher's, or the object's position). A
+length has no circle: its pair of outputs is (1, q / LENGTH_SCALE), read back as LENGTH_SCALE times
+the second. (As (cos q, sin q) a length of centimetres is a tiny sine beside a cosine near 1, and the
+angle read back divides by the cosine's error: held-out errors of 10-16 cm on a 0.5 m table.)
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
+
+OBJECT_STATES = ("object_x", "object_y", "object_yaw")  # after the joints, when the probe reads an object
+OBJECT_UNITS = ("m", "m", "rad")
+UNITS = ("rad", "m")
+LENGTH_SCALE = 0.1  # m: a length's target is q / LENGTH_SCALE, about as spread as a sine on a table's scale
 
 
 def joint_embedding(joints: torch.Tensor, periodic: list[bool]) -> torch.Tensor:
@@ -52,16 +65,25 @@ def joints_from_embedding(embedding: torch.Tensor, periodic: list[bool]) -> torc
     return torch.stack(joints, dim=-1)
 
 
-def circle_points(joints: torch.Tensor) -> torch.Tensor:
-    """[..., J] joint positions -> [..., 2J] (cos q_1 .. cos q_J, sin q_1 .. sin q_J): the probe's output."""
-    return torch.cat([torch.cos(joints), torch.sin(joints)], dim=-1)
+def circle_points(joints: torch.Tensor, units: list[str] | None = None) -> torch.Tensor:
+    """[..., J] joint positions -> [..., 2J] (cos q_1 .. cos q_J, sin q_1 .. sin q_J): the probe's output;
+    for a length (units "m") the pair is (1, q / LENGTH_SCALE) instead (see the module doc)."""
+    points = torch.cat([torch.cos(joints), torch.sin(joints)], dim=-1)
+    if units is not None and "m" in units:
+        length = torch.tensor([unit == "m" for unit in units])
+        count = len(units)
+        points[..., :count] = torch.where(length, torch.ones_like(joints), points[..., :count])
+        points[..., count:] = torch.where(length, joints / LENGTH_SCALE, points[..., count:])
+    return points
 
 
 class StateProbe(ModelMixin, ConfigMixin):
     """Camera image [B, 3, H, W] in [-1, 1] -> (cos q, sin q) of every joint, [B, 2J] (see `circle_points`).
 
-    joint_names: the joints, in order; periodic: per joint, whether it turns without limit (see the
-    module doc; `vid2world probe` tells from the recorded range). `embed` gives the cost's embedding.
+    joint_names: the states, in order (the joints, then OBJECT_STATES when it reads an object); periodic:
+    per state, whether it turns without limit (see the module doc; `vid2world probe` tells from the
+    recorded range); units: per state "rad" or "m" (None: all rad, as probes before units were).
+    `embed` gives the cost's embedding.
 
     Four 3x3 convolutions (the last three with stride 2) and a two-layer head: at the 32x32 images of
     the demo model it is 0.66 M parameters and costs ~1% of one denoiser call per frame.
@@ -75,6 +97,7 @@ class StateProbe(ModelMixin, ConfigMixin):
         image_size: tuple[int, int] | list[int] = (32, 32),
         channels: tuple[int, ...] | list[int] = (32, 64, 64, 128),
         hidden_size: int = 256,
+        units: tuple[str, ...] | list[str] | None = None,
     ):
         super().__init__()
         if not joint_names or not all(isinstance(name, str) and name for name in joint_names):
@@ -84,6 +107,10 @@ class StateProbe(ModelMixin, ConfigMixin):
         if len(periodic) != len(joint_names) or not all(isinstance(wraps, bool) for wraps in periodic):
             raise ValueError(
                 f"`periodic` must be one true/false per joint ({len(joint_names)}). Got {periodic!r}."
+            )
+        if units is not None and (len(units) != len(joint_names) or not all(unit in UNITS for unit in units)):
+            raise ValueError(
+                f"`units` must be one of {list(UNITS)} per state ({len(joint_names)}). Got {units!r}."
             )
         if len(image_size) != 2 or not all(isinstance(side, int) and side >= 8 for side in image_size):
             raise ValueError(f"`image_size` must be [height, width], integers >= 8. Got {image_size!r}.")
@@ -108,6 +135,21 @@ class StateProbe(ModelMixin, ConfigMixin):
     def num_joints(self) -> int:
         return len(self.config.joint_names)
 
+    @property
+    def units(self) -> list[str]:
+        return list(self.config.units or ["rad"] * self.num_joints)
+
+    def state_index(self, names: tuple[str, ...] | list[str], what: str) -> list[int]:
+        """Column of each of `names` in `joints()`; a ValueError saying `what` needs them if one lacks."""
+        have = list(self.config.joint_names)
+        missing = [name for name in names if name not in have]
+        if missing:
+            raise ValueError(
+                f"{what} needs a state probe that reads {list(names)}; this one reads {have} (missing "
+                f"{missing}): train it with `vid2world probe` on a dataset that keeps them."
+            )
+        return [have.index(name) for name in names]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images [B, 3, H, W] in [-1, 1] at `image_size` -> [B, 2J] (see `circle_points`)."""
         expected = (3, *self.config.image_size)
@@ -118,9 +160,13 @@ class StateProbe(ModelMixin, ConfigMixin):
 
     @torch.no_grad()
     def joints(self, images: torch.Tensor) -> torch.Tensor:
-        """images [B, 3, H, W] in [-1, 1] -> [B, J] joint positions in (-pi, pi]."""
+        """images [B, 3, H, W] in [-1, 1] -> [B, J] joint positions: angles in (-pi, pi], lengths in m."""
         points = self(images)
-        return torch.atan2(points[:, self.num_joints :], points[:, : self.num_joints])
+        angles = torch.atan2(points[:, self.num_joints :], points[:, : self.num_joints])
+        if self.config.units is None:
+            return angles
+        length = torch.tensor([unit == "m" for unit in self.units], device=points.device)
+        return torch.where(length, points[:, self.num_joints :] * LENGTH_SCALE, angles)
 
     @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:

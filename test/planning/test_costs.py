@@ -10,8 +10,12 @@ from ros2_vid2world.planning import (
     CostContext,
     GoalLatentCost,
     JointGoalCost,
+    ObjectGoalCost,
     StateProbeGoalCost,
 )
+from ros2_vid2world.planning.planner_config import PlannerConfig
+from ros2_vid2world.planning.planner_costs import planner_costs
+from ros2_vid2world.world_model.state_probe import StateProbe
 
 N, H, A, C, S = 4, 3, 2, 2, 5
 
@@ -251,3 +255,63 @@ def test_state_probe_goal_cost_names_bad_shapes():
         term(None, torch.zeros(N, H, A))
     with pytest.raises(ValueError, match=r"expected latents of shape \[4, 'H', 3, 5, 5\]"):
         term(torch.zeros(N, H, 3, 6, 6), torch.zeros(N, H, A))
+
+
+class PushStateReader(StateProbe):
+    """A real StateProbe (names, units, state_index) whose reading is exact: frame channel k's mean is
+    state k (pusher x, y, object x, y, yaw), for frames [B, 5, 8, 8]."""
+
+    def joints(self, images):
+        return images.mean(dim=(2, 3))
+
+
+PUSH_STATES = ["pusher_x", "pusher_y", "object_x", "object_y", "object_yaw"]
+
+
+def push_reader(names=PUSH_STATES, units=("m", "m", "m", "m", "rad")):
+    return PushStateReader(joint_names=names, periodic=[name.endswith("yaw") for name in names],
+                           image_size=[8, 8], units=list(units))
+
+
+def state_frames(states):
+    """[N, 5] -> [N, 5, 8, 8] frames whose channels hold the states."""
+    return torch.as_tensor(states, dtype=torch.float32)[:, :, None, None].expand(-1, -1, 8, 8).clone()
+
+
+def test_object_goal_cost_scores_the_objects_pose_with_turns_as_distance_and_draws_the_pusher_to_it():
+    goal = state_frames([[0.2, 0.2, 0.1, 0.0, 0.0]])[0]
+    finals = [
+        [0.2, 0.2, 0.1, 0.0, 0.0],  # the goal's object, the goal's pusher
+        [-0.2, -0.2, 0.1, 0.0, 0.0],  # the goal's object, the pusher elsewhere (not scored)
+        [0.1, 0.0, 0.12, 0.0, 0.0],  # 2 cm off, the pusher on the object
+        [0.1, 0.0, 0.1, 0.0, math.radians(20)],  # 20 degrees off, the pusher on the object
+    ]
+    latents = state_frames([[0.0] * 5] * N)[:, None].repeat(1, H, 1, 1, 1)
+    latents[:, -1] = state_frames(finals)  # earlier frames do not count
+    radius = 0.02 / math.radians(20)
+    term = ObjectGoalCost(push_reader(), lambda x: x, goal, object_weight=100.0, yaw_radius=radius)
+    cost = term(latents, torch.zeros(N, H, A))
+    assert cost[0] == 0 and cost[1] == 0
+    # At the task's tolerances a 2 cm shift and a 20 degree turn cost about the same (chord vs arc: 1%).
+    torch.testing.assert_close(cost[2], torch.tensor(100 * 0.02**2), rtol=1e-4, atol=0)
+    torch.testing.assert_close(cost[3], cost[2], rtol=0.015, atol=0)
+    reaching = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, radius, reach_weight=10.0)
+    with_reach = reaching(latents, torch.zeros(N, H, A))
+    # Each adds 10 times the pusher's squared distance from the object's centre (on it: nothing).
+    expected = 10 * torch.tensor([0.1**2 + 0.2**2, 0.3**2 + 0.2**2, 0.02**2, 0.0])
+    torch.testing.assert_close(with_reach - cost, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_object_goal_cost_refuses_a_probe_that_does_not_read_the_task():
+    goal = state_frames([[0.0] * 5])[0]
+    arm = push_reader(["shoulder", "wrist", "elbow", "hand", "finger"], ["rad"] * 5)
+    with pytest.raises(ValueError, match=r"object goal cost needs a state probe that reads \['object_x', "):
+        ObjectGoalCost(arm, lambda x: x, goal, 1.0, 0.05)
+    one_slider = push_reader(units=("m", "rad", "m", "m", "rad"))
+    with pytest.raises(ValueError, match=r"`reach_weight` needs a state probe with exactly two sliding"):
+        ObjectGoalCost(one_slider, lambda x: x, goal, 1.0, 0.05, reach_weight=1.0)
+    with pytest.raises(ValueError, match=r"need a state probe that reads the object's pose; none was given"):
+        planner_costs(PlannerConfig(object_weight=1.0), goal, decode=lambda x: x)
+    costs = planner_costs(PlannerConfig(object_weight=1.0, reach_weight=0.5), goal, decode=lambda x: x,
+                          state_probe=push_reader())
+    assert [term.name for term in costs.terms] == ["goal_latent", "object_goal"]

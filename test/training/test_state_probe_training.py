@@ -7,12 +7,12 @@ from ros2_vid2world.dataset.store import EpisodeDataset
 from ros2_vid2world.training.state_probe_training import (
     ProbeTrainConfig,
     periodic_joints,
-    probe_errors_deg,
+    probe_errors,
     probe_frame_split,
     train_state_probe,
 )
 
-from .conftest import write_arm_dataset  # the synthetic arm
+from .conftest import write_arm_dataset, write_push_dataset  # the synthetic arm; a synthetic push scene
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,8 @@ def test_the_probe_reads_the_joints_it_was_shown(arm_dataset):
     assert median["shoulder"] < 12 and median["wrist"] < 12, summary
     _, held_out = probe_frame_split(arm_dataset, 3)
     untrained, _ = train_state_probe(arm_dataset, ProbeTrainConfig(steps=1, holdout_episodes=3), names)
-    assert np.median(probe_errors_deg(untrained, arm_dataset, held_out)) > 3 * max(median.values())
+    states = np.asarray(arm_dataset.joints)
+    assert np.median(probe_errors(untrained, arm_dataset, held_out, states)) > 3 * max(median.values())
 
 
 def test_periodic_joints_are_told_by_their_recorded_span():
@@ -69,3 +70,31 @@ def test_too_few_episodes_and_wrong_joint_names_are_refused(arm_dataset):
 def test_bad_training_settings_name_the_setting(changes, message):
     with pytest.raises(ValueError, match=message):
         ProbeTrainConfig(**changes)
+
+
+def test_a_dataset_with_object_poses_gives_a_probe_of_the_object_too(tmp_path):
+    dataset = EpisodeDataset(write_push_dataset(tmp_path / "push"))
+    config = ProbeTrainConfig(steps=400, batch_size=64, holdout_episodes=3)
+    names = ["pusher_x", "pusher_y"]
+    probe, summary = train_state_probe(dataset, config, names, linear_joints=names)
+    assert list(probe.config.joint_names) == [*names, "object_x", "object_y", "object_yaw"]
+    assert probe.units == ["m", "m", "m", "m", "rad"]
+    assert summary["periodic"] == {"pusher_x": False, "pusher_y": False, "object_x": False, "object_y": False,
+                                   "object_yaw": True}
+    # Lengths are reported in millimetres, angles in degrees, each state once.
+    assert set(summary["heldout_median_error_mm"]) == {"pusher_x", "pusher_y", "object_x", "object_y"}
+    assert set(summary["heldout_median_error_deg"]) == {"object_yaw"}
+    # Chance: ~100 mm for positions drawn over +-0.2 m, ~90 degrees for a yaw anywhere on the circle.
+    assert max(summary["heldout_median_error_mm"].values()) < 50, summary
+    assert summary["heldout_median_error_deg"]["object_yaw"] < 60, summary
+    _, held_out = probe_frame_split(dataset, 3)
+    states = np.concatenate([dataset.joints, dataset.object_poses], axis=1)
+    errors = probe_errors(probe, dataset, held_out, states)
+    median = summary["heldout_median_error_mm"]["pusher_x"]
+    np.testing.assert_allclose(np.median(errors[:, 0]), median, atol=0.01)
+
+
+def test_linear_joints_must_be_joints_of_the_dataset(arm_dataset):
+    with pytest.raises(ValueError, match=r"linear joints \['slider'\] are not joints of the dataset"):
+        train_state_probe(arm_dataset, ProbeTrainConfig(steps=1), ["shoulder", "wrist"],
+                          linear_joints=["slider"])
