@@ -162,6 +162,32 @@ def test_cancel_from_another_thread_abandons_the_decision(folder):
     assert planner.plan().action.shape == (2,)  # the next decision starts afresh
 
 
+def test_the_object_goal_term_needs_a_probe_of_the_object_and_then_scores_plans(folder):
+    import dataclasses
+
+    from ros2_vid2world.world_model.state_probe import StateProbe
+
+    with pytest.raises(ValueError, match="need the model folder's state probe to read the object's pose"):
+        VisualPlanner(folder, PlannerConfig(**SMALL, object_weight=1.0), low=-1.0, high=1.0)
+    arm = StateProbe(joint_names=["a", "b"], periodic=[True, False], image_size=[16, 16]).eval()
+    with pytest.raises(ValueError, match=r"needs a state probe that reads \['object_x', 'object_y', "):
+        VisualPlanner(dataclasses.replace(folder, state_probe=arm), PlannerConfig(**SMALL, object_weight=1.0),
+                      low=-1.0, high=1.0)
+    torch.manual_seed(0)
+    names = ["pusher_x", "pusher_y", "object_x", "object_y", "object_yaw"]
+    probe = StateProbe(joint_names=names, periodic=[False] * 4 + [True], image_size=[16, 16],
+                       units=["m"] * 4 + ["rad"]).eval()
+    with_probe = dataclasses.replace(folder, state_probe=probe)
+    planner = ready_planner(with_probe, object_weight=100.0, reach_weight=10.0, goal_weight=0.0)
+    terms = planner.plan().info["cost_terms"]
+    assert set(terms) == {"object_goal"} and min(terms["object_goal"]) > 0
+    # Planning for the object, "how far from the goal" is the object's distance: 0 at the goal image.
+    planner.observe(image(0), None)
+    assert planner.goal_distance() == pytest.approx(0.0, abs=1e-9)
+    planner.observe(image(5), None)
+    assert planner.goal_distance() > 0
+
+
 def test_goal_distance_is_zero_at_the_goal_and_grows_away_from_it(folder):
     planner = ready_planner(folder)
     planner.observe(image(0), None)  # the goal image itself
