@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# `make demo TASK=push`: the pushing demo (config/demo_push.yaml, models/push); the reacher by default.
+TASK ?= reacher
 
 .PHONY: install test demo lint docs clean distclean
 
@@ -24,7 +26,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest -q test $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(VENV)/bin/vid2world demo
+	$(VENV)/bin/vid2world demo --task $(TASK)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

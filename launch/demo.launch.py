@@ -1,18 +1,21 @@
-"""The closed-loop demo's two nodes: `ros2 launch ros2_vid2world demo.launch.py`.
+"""The closed-loop demo's two nodes: `ros2 launch ros2_vid2world demo.launch.py [task:=push]`.
 
-sim_node (the simulated reacher, lockstep) and planner_node (the learned planner, configured and
-activated by itself: `autostart: true` in the file), both with config/demo.yaml, which has a section per
-node. Arguments: model_path (default: the installed models/reacher), params_file (default: the
-installed config/demo.yaml), max_steps (the sim's episode budget), goal_source (random, or exploration:
-DINO-WM's goal protocol, like `vid2world demo --goals`). Episodes are reset through the sim's
-~/reset_episode service (`vid2world demo` drives them over the same interfaces). Needs a ROS 2 install
-(`launch`, `launch_ros`); the pip path runs `vid2world demo`, which starts the same nodes itself.
+sim_node (the simulated reacher, or the pusher and its block, lockstep) and planner_node (the learned
+planner, configured and activated by itself: `autostart: true` in the file), both with one parameters
+file, which has a section per node. Arguments: task (reacher or push: picks the installed
+config/demo.yaml or config/demo_push.yaml and models/reacher or models/push), model_path and
+params_file (empty: the task's), max_steps (the sim's episode budget), goal_source (random, or
+exploration: DINO-WM's goal protocol, like `vid2world demo --goals`). Episodes are reset through the
+sim's ~/reset_episode service (`vid2world demo` drives them over the same interfaces). Needs a ROS 2
+install (`launch`, `launch_ros`); the pip path runs `vid2world demo`, which starts the same nodes itself.
 """
+
+import os
 
 try:
     from launch import LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
-    from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+    from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import LifecycleNode, Node
     from launch_ros.substitutions import FindPackageShare
 except ImportError as exc:  # the pip install has no launch packages: say so instead of a bare import error
@@ -22,13 +25,25 @@ except ImportError as exc:  # the pip install has no launch packages: say so ins
     ) from exc
 
 PACKAGE = "ros2_vid2world"
-SIM_NODE = "reacher_sim"  # the section names in config/demo.yaml
+SIM_NODE = "reacher_sim"  # the section names in config/demo.yaml and config/demo_push.yaml
 PLANNER_NODE = "vid2world_planner"
+# task -> (its parameters file, its model), under the package's share folder (demo_settings.SHIPPED_*)
+TASKS = {
+    "reacher": ("config/demo.yaml", "models/reacher"),
+    "push": ("config/demo_push.yaml", "models/push"),
+}
 
 
-def _sim_node(context):
-    """sim_node with the params file, and the arguments given on the command line on top: an argument
+def _nodes(context):
+    """Both nodes with the task's files, and the arguments given on the command line on top: an argument
     left empty keeps the file's value (each value is declared once, in the file or the node)."""
+    task = LaunchConfiguration("task").perform(context)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}. Got {task!r}.")
+    share = FindPackageShare(PACKAGE).perform(context)
+    config, model = (os.path.join(share, path) for path in TASKS[task])
+    params_file = LaunchConfiguration("params_file").perform(context) or config
+    model_path = LaunchConfiguration("model_path").perform(context) or model
     overrides = {}
     max_steps = LaunchConfiguration("max_steps").perform(context)
     if max_steps:
@@ -36,41 +51,46 @@ def _sim_node(context):
     goal_source = LaunchConfiguration("goal_source").perform(context)
     if goal_source:
         overrides["goal_source"] = goal_source
-    return [
-        Node(
-            package=PACKAGE,
-            executable="sim_node",
-            name=SIM_NODE,
-            parameters=[LaunchConfiguration("params_file"), overrides],
-            output="screen",
-            emulate_tty=True,
-        )
-    ]
-
-
-def generate_launch_description() -> LaunchDescription:
-    share = FindPackageShare(PACKAGE)
-    params_file = LaunchConfiguration("params_file")
+    sim = Node(
+        package=PACKAGE,
+        executable="sim_node",
+        name=SIM_NODE,
+        parameters=[params_file, overrides],
+        output="screen",
+        emulate_tty=True,
+    )
     planner = LifecycleNode(
         package=PACKAGE,
         executable="planner_node",
         name=PLANNER_NODE,
         namespace="",
-        parameters=[params_file, {"model_path": LaunchConfiguration("model_path")}],
+        parameters=[params_file, {"model_path": model_path}],
         output="screen",
         emulate_tty=True,
     )
+    return [sim, planner]
+
+
+def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
             DeclareLaunchArgument(
+                "task",
+                default_value="reacher",
+                choices=list(TASKS),
+                description="The simulated task: reacher or push (picks the installed parameters file and "
+                "model).",
+            ),
+            DeclareLaunchArgument(
                 "model_path",
-                default_value=PathJoinSubstitution([share, "models", "reacher"]),
-                description="World-model folder.",
+                default_value="",
+                description="World-model folder; empty: the task's installed models/reacher or models/push.",
             ),
             DeclareLaunchArgument(
                 "params_file",
-                default_value=PathJoinSubstitution([share, "config", "demo.yaml"]),
-                description="Parameters file with a section per node.",
+                default_value="",
+                description="Parameters file with a section per node; empty: the task's installed "
+                "config/demo.yaml or config/demo_push.yaml.",
             ),
             DeclareLaunchArgument(
                 "max_steps",
@@ -83,7 +103,6 @@ def generate_launch_description() -> LaunchDescription:
                 description="How the sim draws goals: random, or exploration (DINO-WM's protocol); empty "
                 "keeps the params file's.",
             ),
-            OpaqueFunction(function=_sim_node),
-            planner,
+            OpaqueFunction(function=_nodes),
         ]
     )

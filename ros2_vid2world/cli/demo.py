@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..demo.demo_settings import DEFAULT_EPISODES, DEFAULT_MAX_STEPS
+from ..demo.demo_settings import DEFAULT_EPISODES, DEMO_TASKS
 from ..ros.node_config import EXECUTIONS
 from ..sim.exploration import GOAL_SOURCES
 
@@ -16,25 +16,39 @@ from ..sim.exploration import GOAL_SOURCES
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "demo",
-        help="closed-loop demo: the planner node drives the simulated reacher over ROS 2",
+        help="closed-loop demo: the planner node drives the simulated reacher (or pusher) over ROS 2",
         description="Starts sim_node (lockstep) and planner_node as separate processes on a ROS domain of "
         "their own, drives start/goal episodes over ROS 2, runs a random policy and the oracle (the same "
         "CEM planner with the simulator as the model) on the same pairs, and writes a report with a GIF "
         "per episode and a plot.",
     )
-    parser.add_argument("--model", type=Path, help="world-model folder (default: the shipped models/reacher)")
+    parser.add_argument(
+        "--task",
+        help=f"the simulated task, one of {', '.join(DEMO_TASKS)}: picks the shipped config and model "
+        "(default: the --config file's task, else reacher)",
+    )
+    parser.add_argument(
+        "--model", type=Path, help="world-model folder (default: the task's shipped models/reacher or push)"
+    )
     parser.add_argument("--episodes", type=int, default=DEFAULT_EPISODES, help="start/goal pairs")
-    parser.add_argument("--max-steps", type=int, default=DEFAULT_MAX_STEPS, help="control steps per episode")
+    parser.add_argument(
+        "--max-steps", type=int, help="control steps per episode (default: the config's sim max_steps; "
+        "shipped: reacher 25, push 50)"
+    )
     parser.add_argument("--out", type=Path, default=Path("demo_out"), help="report folder (demo_out)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the start/goal pairs")
     parser.add_argument(
-        "--config", type=Path, help="parameters file for both nodes (default: the shipped config/demo.yaml)"
+        "--config",
+        type=Path,
+        help="parameters file for both nodes (default: the task's shipped config/demo.yaml or "
+        "config/demo_push.yaml)",
     )
     parser.add_argument(
         "--goals",
         choices=GOAL_SOURCES,
-        help="goal protocol (default: the config's sim goal_source, shipped: random): random poses, or where "
-        "the data-collection policy takes the arm in --goal-steps steps (DINO-WM's protocol)",
+        help="goal protocol (default: the config's sim goal_source, shipped: reacher random, push "
+        "exploration): random poses, or where the data-collection policy takes the arm (the block) in "
+        "--goal-steps steps (DINO-WM's protocol)",
     )
     parser.add_argument(
         "--goal-steps",
@@ -70,12 +84,15 @@ def _interrupt(signum, frame):
 
 def run(args: argparse.Namespace) -> int:
     from ..demo.demo_run import run_demo
-    from ..demo.demo_settings import DemoSettings, find_shared
+    from ..demo.demo_settings import DemoSettings, config_task, shipped_config
     from ..demo.model_check import default_model_path
 
-    config = args.config or find_shared("config/demo.yaml")
-    if config is None:
-        raise ValueError("the shipped config/demo.yaml was not found: pass --config FILE.")
+    if args.task is not None and args.task not in DEMO_TASKS:
+        raise ValueError(f"--task must be one of {list(DEMO_TASKS)}. Got {args.task!r}.")
+    config = args.config or shipped_config(args.task or "reacher")
+    task = config_task(config)
+    if args.task is not None and args.task != task:
+        raise ValueError(f"--task {args.task} but --config {str(config)!r} is for the {task}.")
     goals = {"goal_source": args.goals, "goal_steps": args.goal_steps}
     execution = {"execution": args.execution, "execute_steps": args.execute_steps}
     settings = DemoSettings.from_config(
@@ -83,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         sim_overrides={name: value for name, value in goals.items() if value is not None},
         planner_overrides={name: value for name, value in execution.items() if value is not None},
         realtime=args.realtime,
-        model_path=args.model if args.model is not None else default_model_path(),
+        model_path=args.model if args.model is not None else default_model_path(task),
         out=args.out,
         episodes=args.episodes,
         max_steps=args.max_steps,

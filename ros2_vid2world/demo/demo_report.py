@@ -7,18 +7,25 @@ it completed, and says why it stopped.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
 
+from ..sim.push_scene import CAMERA_SPAN, HALF_WIDTH
 from .demo_result import DemoResult
 from .episode_gif import write_episode_gif
 from .episode_record import POLICIES
-from .start_goal_pairs import flip_breakdown
+from .start_goal_pairs import flip_breakdown, turn_breakdown
 from .success_plot import write_plot
 
 CRITERION = (
     "the dm_control reacher criterion: fingertip-to-target distance <= target radius + fingertip radius "
     "({radius}), reached within {steps} control {unit} of {period} s; an episode ends at its first success"
+)
+PUSH_CRITERION = (
+    "the block's centre within {position:g} m of the goal's and its yaw within {angle:g} degrees "
+    "(position_tolerance, angle_tolerance; where the pusher ends is not judged), reached within {steps} "
+    "control {unit} of {period} s; an episode ends at its first success"
 )
 # What the step budget counts: the lockstep sim's steps, or the realtime sim's periods of motion.
 BUDGET_UNIT = {False: "steps", True: "periods of commanded motion (the world keeps running while the "
@@ -35,6 +42,12 @@ WHERE = {
     "oracle": "the same CEM planner and cost terms with the simulator as the model (each candidate rolled "
     "out in MuJoCo, its final frame rendered and scored at the model's resolution), in-process on ReacherEnv",
 }
+PUSH_WHERE = {
+    "learned": WHERE["learned"],
+    "random": "uniform random pusher velocities within the action bounds, in-process on PushEnv",
+    "oracle": WHERE["oracle"].replace("ReacherEnv", "PushEnv"),
+}
+TITLES = {"reacher": "simulated reacher", "push": "simulated pushing"}
 
 
 GOALS = {
@@ -43,6 +56,13 @@ GOALS = {
     "exploration: DINO-WM's protocol, whose Reacher goals are the state 25 dataset actions after a "
     "dataset state)",
 }
+PUSH_GOALS = {
+    "random": "a random block pose drawn independently of the start, with the pusher beside it (--goals "
+    "random)",
+    "exploration": "the block pose (and pusher position) the data-collection policy reaches from the start "
+    "in {steps} steps (--goals exploration: DINO-WM's protocol, whose PushT goals are the state 25 steps "
+    "on along a dataset trajectory)",
+}
 
 
 def summary(result: DemoResult, files: dict | None = None) -> dict:
@@ -50,8 +70,10 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
     settings = result.settings
     seeds = settings.seeds
     attempted = max((len(result.episodes[p]) for p in POLICIES), default=0)
-    radius = "unknown" if result.success_radius_m is None else f"{result.success_radius_m:.3f} m"
+    push = settings.task == "push"
+    where = PUSH_WHERE if push else WHERE
     return {
+        "task": settings.task,
         "status": result.status,
         "error": result.error,
         "success_rate": result.success_rate("learned"),
@@ -73,13 +95,10 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
             }
             for i in range(attempted)
         ],
-        "success_criterion": CRITERION.format(
-            radius=radius, steps=settings.max_steps, period=settings.control_period,
-            unit=BUDGET_UNIT[settings.realtime],
-        ),
-        "goals": GOALS[settings.goal_source].format(steps=settings.goal_steps),
+        "success_criterion": success_criterion(result),
+        "goals": (PUSH_GOALS if push else GOALS)[settings.goal_source].format(steps=settings.goal_steps),
         "policies": {
-            p: (REALTIME_LEARNED if settings.realtime and p == "learned" else WHERE[p])
+            p: (REALTIME_LEARNED if settings.realtime and p == "learned" else where[p])
             if result.ran[p] else "not run"
             for p in POLICIES
         },
@@ -96,6 +115,17 @@ def summary(result: DemoResult, files: dict | None = None) -> dict:
         "limits": limits(result),
         "files": files or {},
     }
+
+
+def success_criterion(result: DemoResult) -> str:
+    settings = result.settings
+    unit = BUDGET_UNIT[settings.realtime]
+    budget = {"steps": settings.max_steps, "period": settings.control_period, "unit": unit}
+    if settings.task == "push":
+        robot = settings.robot
+        return PUSH_CRITERION.format(position=robot.position_tolerance, angle=robot.angle_tolerance, **budget)
+    radius = "unknown" if result.success_radius_m is None else f"{result.success_radius_m:.3f} m"
+    return CRITERION.format(radius=radius, **budget)
 
 
 def realtime_figures(result: DemoResult) -> dict | None:
@@ -143,33 +173,80 @@ def limits(result: DemoResult) -> list[str]:
                 f"The learned and {other} intervals overlap: {len(result.episodes['learned'])} pairs cannot "
                 "tell their success rates apart."
             )
+    reference = "PushT figure (0.90)" if settings.task == "push" else "Reacher figure (0.92)"
     notes.append(
         f"Planner: CEM with population {planner.population}, elites {planner.elites}, "
         f"{planner.iterations} iterations, horizon {planner.horizon}, "
         f"{planner.denoise_steps} denoising steps: chosen so that a run fits on 2 CPU cores; "
-        "DINO-WM's Reacher figure (0.92) used 300 candidates, 30 elites and 30 iterations on a GPU."
+        f"DINO-WM's {reference} used 300 candidates, 30 elites and 30 iterations on a GPU."
     )
-    notes.extend(_pair_notes(result, planner.horizon, planner.probe_weight))
+    if settings.task == "push":
+        notes.extend(_push_pair_notes(result))
+    else:
+        notes.extend(_pair_notes(result, planner.horizon, planner.probe_weight))
     latency = result.latency("learned")
     if latency is not None:
         notes.append(
             f"A learned decision took {latency['median_s']:.2f} s (median of {latency['decisions']}) "
             "on this machine, which is what bounds the planner settings and the episode count."
         )
-    height, width = result.model.image_size
-    notes.append(
-        f"The world model sees {height}x{width} px frames: the fingertip and target are a few pixels wide, "
-        "so the image cost is coarse near the goal (the oracle's rate shows what the cost and planner "
-        "allow with a perfect model)."
-    )
-    notes.append(
-        f"Budget: {settings.max_steps} steps of {settings.control_period} s; a full shoulder sweep takes "
-        f"~{round(3.1416 / (settings.max_joint_velocity * settings.control_period))} steps at the "
-        f"{settings.max_joint_velocity:g} rad/s limit."
-    )
+    notes.extend(_push_scale_notes(result) if settings.task == "push" else _reacher_scale_notes(result))
     if result.status != "complete":
         notes.append(f"The run stopped early ({result.status}): only completed episodes are counted.")
     return notes
+
+
+def _reacher_scale_notes(result: DemoResult) -> list[str]:
+    settings = result.settings
+    height, width = result.model.image_size
+    return [
+        f"The world model sees {height}x{width} px frames: the fingertip and target are a few pixels wide, "
+        "so the image cost is coarse near the goal (the oracle's rate shows what the cost and planner "
+        "allow with a perfect model).",
+        f"Budget: {settings.max_steps} steps of {settings.control_period} s; a full shoulder sweep takes "
+        f"~{round(3.1416 / (settings.velocity_limit * settings.control_period))} steps at the "
+        f"{settings.velocity_limit:g} rad/s limit.",
+    ]
+
+
+def _push_scale_notes(result: DemoResult) -> list[str]:
+    settings = result.settings
+    height, width = result.model.image_size
+    tolerance = settings.robot.position_tolerance
+    step = settings.velocity_limit * settings.control_period
+    return [
+        f"The world model sees {height}x{width} px frames of the {CAMERA_SPAN:g} m the camera shows: the "
+        f"{100 * tolerance:g} cm position tolerance is {tolerance / CAMERA_SPAN * width:.1f} px there, and "
+        "the costs read the block's pose off such frames (the oracle's rate shows what the cost and planner "
+        "allow with a perfect model).",
+        f"Budget: {settings.max_steps} steps of {settings.control_period} s; the pusher moves at most "
+        f"{100 * step:.0f} cm a step at the {settings.velocity_limit:g} m/s limit, and crosses the "
+        f"{2 * HALF_WIDTH:g} m table in ~{round(2 * HALF_WIDTH / step)} steps.",
+    ]
+
+
+def _push_pair_notes(result: DemoResult) -> list[str]:
+    """How far the goals move and turn the block, and how each policy did on the pairs that need a turn."""
+    if not result.pairs:
+        return []
+    tolerance = math.radians(result.settings.robot.angle_tolerance)
+    pairs = result.pairs.values()
+    travel = statistics.median(pair.travel for pair in pairs)
+    turn = math.degrees(statistics.median(pair.turn for pair in pairs))
+    turns = sum(pair.turn > tolerance for pair in pairs)
+    note = (
+        f"The goals move the block {100 * travel:.1f} cm and turn it {turn:.0f} degrees (medians over "
+        f"{len(result.pairs)} pairs); {turns} of them turn it by more than the angle tolerance"
+    )
+    parts = []
+    for policy in POLICIES:
+        records = result.episodes[policy]
+        if records:
+            outcomes = {record.seed: record.success for record in records}
+            counts = turn_breakdown(result.pairs, outcomes, tolerance)
+            (turn_wins, turned), (slide_wins, slid) = counts["turn"], counts["slide"]
+            parts.append(f"{policy} {turn_wins}/{turned} there and {slide_wins}/{slid} on the rest")
+    return [f"{note}: {'; '.join(parts)}." if parts else f"{note}."]
 
 
 def _pair_notes(result: DemoResult, horizon: int | None, probe_weight: float) -> list[str]:
@@ -209,7 +286,8 @@ def markdown(report: dict) -> str:
         ("random", report["random_success_rate"], "random"),
         ("oracle", report["oracle_success_rate"], "oracle"),
     ]
-    lines = ["# vid2world demo: simulated reacher", ""]
+    push = report.get("task") == "push"
+    lines = [f"# vid2world demo: {TITLES[report.get('task', 'reacher')]}", ""]
     lines.append(f"Status: **{report['status']}**" + (f": {report['error']}" if report["error"] else ""))
     lines += ["", "| policy | success rate | 95% interval | episodes | median decision |"]
     lines += ["|---|---|---|---|---|"]
@@ -237,20 +315,7 @@ def markdown(report: dict) -> str:
             "",
         ]
     lines += [f"- **{p}**: {where}" for p, where in report["policies"].items()]
-    lines += ["", "## Episodes", "", "Steps to success (or the budget), final distance in cm.", ""]
-    lines += ["| # | seed | elbow flip | learned | random | oracle |", "|---|---|---|---|---|---|"]
-    for episode in report["episodes"]:
-        pair = episode["pair"]
-        cells = ["-" if pair is None else ("yes" if pair["elbow_flip"] else "")]
-        for policy in POLICIES:
-            outcome = episode[policy]
-            if outcome is None:
-                cells.append("-")
-            else:
-                steps = outcome["steps"]
-                verdict = f"success in {steps}" if outcome["success"] else f"fail ({steps})"
-                cells.append(f"{verdict}, {100 * outcome['final_distance_m']:.1f} cm")
-        lines.append(f"| {episode['index'] + 1} | {episode['seed']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Episodes", ""] + (_push_episode_table(report) if push else _episode_table(report))
     files = report["files"]
     if files.get("plot"):
         lines += ["", f"![success rates and distances]({files['plot']})"]
@@ -263,6 +328,49 @@ def markdown(report: dict) -> str:
     lines += ["", "## What limits these figures", ""]
     lines += [f"- {note}" for note in report["limits"]]
     return "\n".join(lines) + "\n"
+
+
+def _episode_table(report: dict) -> list[str]:
+    lines = ["Steps to success (or the budget), final distance in cm.", ""]
+    lines += ["| # | seed | elbow flip | learned | random | oracle |", "|---|---|---|---|---|---|"]
+    for episode in report["episodes"]:
+        pair = episode["pair"]
+        cells = ["-" if pair is None else ("yes" if pair["elbow_flip"] else "")]
+        cells += [_outcome_cell(episode[policy]) for policy in POLICIES]
+        lines.append(f"| {episode['index'] + 1} | {episode['seed']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _push_episode_table(report: dict) -> list[str]:
+    lines = [
+        "Steps to success (or the budget), the block's final position error in cm and angle error in "
+        "degrees; its start and goal poses (x, y in cm, yaw in degrees).",
+        "",
+        "| # | seed | block start | block goal | learned | random | oracle |",
+        "|---|---|---|---|---|---|---|",
+    ]
+
+    def pose(values: dict) -> str:
+        return f"({100 * values['x_m']:.1f}, {100 * values['y_m']:.1f}, {values['yaw_deg']:.0f})"
+
+    for episode in report["episodes"]:
+        pair = episode["pair"]
+        poses = ["-", "-"] if pair is None else [pair["start_block_pose"], pair["goal_block_pose"]]
+        cells = [value if value == "-" else pose(value) for value in poses]
+        cells += [_outcome_cell(episode[policy]) for policy in POLICIES]
+        lines.append(f"| {episode['index'] + 1} | {episode['seed']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _outcome_cell(outcome: dict | None) -> str:
+    """"success in 3, 1.2 cm" (pushing: ", 5 deg" after it), "fail (25), ..." or "-" (not run)."""
+    if outcome is None:
+        return "-"
+    steps = outcome["steps"]
+    verdict = f"success in {steps}" if outcome["success"] else f"fail ({steps})"
+    cell = f"{verdict}, {100 * outcome['final_distance_m']:.1f} cm"
+    angle = outcome.get("final_angle_error_deg")
+    return cell if angle is None else f"{cell}, {angle:.0f} deg"
 
 
 def write_report(result: DemoResult, out: Path) -> dict:

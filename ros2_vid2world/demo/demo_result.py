@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .demo_settings import DemoSettings
 from .episode_record import POLICIES, EpisodeRecord
 from .model_check import ModelInfo
-from .start_goal_pairs import StartGoalPair
+from .start_goal_pairs import Pair
 
 STATUSES = ("running", "complete", "failed", "interrupted")
 
@@ -32,10 +32,12 @@ class DemoResult:
     status: str = "running"
     error: str | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    # The distance within which the task's criterion can hold: the reacher's success radius, the push
+    # task's position tolerance (which also bounds the block's angle: see the report's criterion).
     success_radius_m: float | None = None
     ran: dict[str, bool] = field(default_factory=lambda: {p: False for p in POLICIES})
     # seed -> the start and goal poses of its pair, read from the simulator's resets before the episodes
-    pairs: dict[int, StartGoalPair] = field(default_factory=dict)
+    pairs: dict[int, Pair] = field(default_factory=dict)
 
     def success_rate(self, policy: str) -> float | None:
         records = self.episodes[policy]

@@ -8,6 +8,7 @@ anything runs, or as soon as the planner node refuses the model, and writes no r
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -15,7 +16,7 @@ from .demo_report import write_report
 from .demo_result import DemoResult
 from .demo_settings import DemoSettings
 from .episode_record import EpisodeRecord
-from .model_check import ModelInfo, check_model
+from .model_check import ModelInfo, check_model, probe_weights_set
 from .node_processes import NodeFailure, NodeProcess, demo_domain_id
 from .start_goal_pairs import describe_pairs
 
@@ -35,7 +36,8 @@ def run_demo(settings: DemoSettings, progress: Progress = lambda line: None) -> 
         settings.model_path,
         planner.history_frames,
         planner.horizon,
-        needs_state_probe=planner.probe_weight > 0,
+        probe_users=probe_weights_set(planner),
+        task=settings.task,
     )
     result = DemoResult(settings=settings, model=model)
     started = time.perf_counter()
@@ -109,18 +111,20 @@ def _run_learned(settings: DemoSettings, model: ModelInfo, result: DemoResult, p
             process.stop()
 
 
-def _reacher_env(settings: DemoSettings):
-    """An in-process ReacherEnv with sim_node's settings: same pairs, same criterion."""
-    from ..sim.reacher_env import ReacherEnv
+def _task_env(settings: DemoSettings):
+    """An in-process ReacherEnv or PushEnv with sim_node's settings: same pairs, same criterion."""
+    from ..sim.sim_tasks import make_env
 
-    return ReacherEnv(settings.robot)
+    return make_env(settings.robot)
 
 
 def _describe_pairs(settings: DemoSettings, result: DemoResult) -> None:
     """The start and goal poses of every pair (resets only, no rendering of episodes), for the report."""
-    env = _reacher_env(settings)
+    env = _task_env(settings)
     try:
-        result.success_radius_m = env.success_radius
+        # Pushing, the block's position tolerance (the report states its angle tolerance from the config).
+        robot = settings.robot
+        result.success_radius_m = robot.position_tolerance if settings.task == "push" else env.success_radius
         result.pairs = describe_pairs(env, settings.seeds)
     finally:
         env.close()
@@ -132,16 +136,16 @@ def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult,
     from .random_policy import RandomPolicy
     from .sim_episodes import run_sim_episode
 
-    env = _reacher_env(settings)
+    env = _task_env(settings)
     low, high = settings.action_bounds()
     policies = []
     if settings.run_random:
         policies.append(RandomPolicy(low, high))
     if settings.run_oracle:
         config = settings.planner_node.planner
-        probe = load_state_probe(model.path) if config.probe_weight > 0 else None
+        probe = load_state_probe(model.path) if probe_weights_set(config) else None
         policies.append(
-            OraclePlanner(config, model.image_size, low, high, settings.max_joint_velocity, state_probe=probe)
+            OraclePlanner(config, model.image_size, low, high, settings.velocity_limit, state_probe=probe)
         )
     try:
         for policy in policies:
@@ -160,7 +164,9 @@ def _run_baselines(settings: DemoSettings, model: ModelInfo, result: DemoResult,
 
 def _episode_line(record: EpisodeRecord, settings: DemoSettings) -> str:
     outcome = f"success in {record.success_step} steps" if record.success else f"no success in {record.steps}"
+    angle = record.final_angle_error
+    angle = "" if angle is None else f", angle error {math.degrees(angle):.0f} deg"
     return (
         f"{record.policy} episode {record.index + 1}/{settings.episodes} (seed {record.seed}): {outcome}, "
-        f"final distance {100 * record.final_distance:.1f} cm, {record.wall_s:.1f} s"
+        f"final distance {100 * record.final_distance:.1f} cm{angle}, {record.wall_s:.1f} s"
     )

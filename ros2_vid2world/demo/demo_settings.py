@@ -1,8 +1,9 @@
 """What a demo run does: its settings, the two nodes' parameters (config/demo.yaml), the episode seeds.
 
-config/demo.yaml is a ROS 2 parameters file with one section per node, so `ros2 launch` (through
-launch/demo.launch.py) and `vid2world demo` start the nodes with the same settings, and the oracle
-reads its CEM settings from the planner's section.
+config/demo.yaml (the reacher) and config/demo_push.yaml (pushing) are ROS 2 parameters files with one
+section per node, so `ros2 launch` (through launch/demo.launch.py) and `vid2world demo` start the nodes
+with the same settings, and the oracle reads its CEM settings from the planner's section. The sim's
+`task` says which robot a file is for.
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ import yaml
 from ..ros.node_config import PLANNER_PREFIX, NodeConfig, node_config
 from ..settings import from_values
 from ..sim.exploration import GOAL_SOURCES
-from ..sim.reacher_config import ReacherConfig
+from ..sim.push_config import PushConfig
+from ..sim.reacher_config import PUSH_TASK, ReacherConfig
 from ..sim.sim_node_config import SimNodeConfig
+from ..sim.sim_tasks import TaskConfig, task_config
 
 PACKAGE = "ros2_vid2world"
 SIM_NODE = "/reacher_sim"  # sim_node.NODE_NAME (test_demo_settings checks they agree)
 PLANNER_NODE = "/vid2world_planner"  # planner_node.NODE_NAME
 DEFAULT_EPISODES = 10
-# A full sweep of the shoulder (pi rad at 0.3 rad per 0.1 s step) takes ~11 steps; the arm often needs
-# both joints and a detour, so the budget is a bit more than twice that.
+# The episode budget of a file that sets no sim max_steps (the shipped files set theirs): a full sweep
+# of the shoulder (pi rad at 0.3 rad per 0.1 s step) takes ~11 steps; the arm often needs both joints and
+# a detour, so the budget is a bit more than twice that.
 DEFAULT_MAX_STEPS = 25
+# `vid2world demo --task`: the shipped parameters file and model of each task.
+SHIPPED_CONFIGS = {"reacher": "config/demo.yaml", "push": "config/demo_push.yaml"}
+SHIPPED_MODELS = {"reacher": "models/reacher", "push": "models/push"}
+DEMO_TASKS = tuple(SHIPPED_CONFIGS)
 # Mixed into every episode seed, so the demo's start/goal pairs are not the ones `vid2world collect`
 # draws from the same --seed for training data.
 DEMO_SEED_STREAM = 0x64656D6F
@@ -40,6 +48,28 @@ def find_shared(relative: str) -> Path | None:
     if len(here.parents) > 5:  # <prefix>/lib/pythonX.Y/site-packages/ros2_vid2world/demo/this file
         candidates.append(here.parents[5] / "share" / PACKAGE / relative)
     return next((path for path in candidates if path.exists()), None)
+
+
+def shipped_config(task: str) -> Path:
+    """The shipped parameters file of `task` (reacher or push); ValueError for another task."""
+    if task not in SHIPPED_CONFIGS:
+        raise ValueError(f"--task must be one of {list(DEMO_TASKS)}. Got {task!r}.")
+    path = find_shared(SHIPPED_CONFIGS[task])
+    if path is None:
+        raise ValueError(f"the shipped {SHIPPED_CONFIGS[task]} was not found: pass --config FILE.")
+    return path
+
+
+def demo_task(sim_task: str) -> str:
+    """The demo task (reacher or push) of sim_node's `task` (easy, hard or push)."""
+    return "push" if sim_task == PUSH_TASK else "reacher"
+
+
+def config_task(config_path: Path) -> str:
+    """The demo task a parameters file is for, from its sim section's `task` (checked later, with the
+    rest of the file, by DemoSettings)."""
+    sim, _ = node_sections(config_path)
+    return demo_task(sim.get("task", ReacherConfig.task))
 
 
 def episode_seeds(seed: int, count: int) -> list[int]:
@@ -74,6 +104,7 @@ class DemoSettings:
     model_path: the world-model folder the planner node loads; config_path: the parameters file;
     out: the report folder; episodes: start/goal pairs; max_steps: control steps per episode;
     seed: the seed the episode seeds are drawn from; run_random, run_oracle: the baselines.
+    `from_config` takes max_steps from the file's sim max_steps unless given.
     """
 
     model_path: Path
@@ -128,6 +159,8 @@ class DemoSettings:
         sim, planner = node_sections(config_path)
         sim.update(sim_overrides or {})
         planner.update(planner_overrides or {})
+        if values.get("max_steps") is None:  # the budget the file gives its sim
+            values["max_steps"] = sim.get("max_steps") or DEFAULT_MAX_STEPS
         if values.get("realtime"):
             sim["mode"] = "realtime"
             planner["use_sim_time"] = False
@@ -143,9 +176,15 @@ class DemoSettings:
         return episode_seeds(self.seed, self.episodes)
 
     @property
-    def robot(self) -> ReacherConfig:
-        """The simulated robot's settings (sim_node's section; defaults for what it leaves out)."""
-        return from_values(ReacherConfig, self.sim_parameters)
+    def robot(self) -> TaskConfig:
+        """The simulated task's settings (sim_node's section; defaults for what it leaves out): a
+        ReacherConfig, or a PushConfig for `task: push`."""
+        return task_config(self.sim_parameters)
+
+    @property
+    def task(self) -> str:
+        """The demo's task: reacher (sim task easy or hard) or push."""
+        return "push" if isinstance(self.robot, PushConfig) else "reacher"
 
     @property
     def sim_node(self) -> SimNodeConfig:
@@ -169,8 +208,10 @@ class DemoSettings:
         return self.robot.control_period
 
     @property
-    def max_joint_velocity(self) -> float:
-        return self.robot.max_joint_velocity
+    def velocity_limit(self) -> float:
+        """The sim's command limit: rad/s (reacher) or m/s (pusher) of an action of magnitude 1."""
+        robot = self.robot
+        return robot.max_pusher_speed if isinstance(robot, PushConfig) else robot.max_joint_velocity
 
     @property
     def goal_image_topic(self) -> str:
@@ -197,6 +238,7 @@ class DemoSettings:
 
     def as_dict(self) -> dict:
         return {
+            "task": self.task,
             "model_path": str(self.model_path),
             "config_path": str(self.config_path),
             "episodes": self.episodes,

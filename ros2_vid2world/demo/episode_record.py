@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 
@@ -14,7 +15,10 @@ POLICIES = ("learned", "random", "oracle")
 class EpisodeRecord:
     """One start/goal pair driven by one policy.
 
-    distances: fingertip-to-target distance in metres after each step, [0] = at the start.
+    distances: the task's goal distance in metres after each step, [0] = at the start (the reacher: the
+    fingertip's to the target; pushing: the block's centre to the goal's).
+    angle_errors: pushing only, the block's yaw error in rad after each step, like distances (empty for
+    the reacher, which has no angle to reach).
     success_step: the first step (0 = the start) at which the task's criterion held, or None.
     steps: control steps the episode ran (success_step, or the budget).
     latencies_s: wall time of each decision (learned: camera frame out of the sim -> command in;
@@ -28,6 +32,7 @@ class EpisodeRecord:
     index: int
     seed: int
     distances: list[float] = field(default_factory=list)
+    angle_errors: list[float] = field(default_factory=list)
     success_step: int | None = None
     steps: int = 0
     actions: list[list[float]] = field(default_factory=list)
@@ -51,7 +56,12 @@ class EpisodeRecord:
     def final_distance(self) -> float | None:
         return self.distances[-1] if self.distances else None
 
+    @property
+    def final_angle_error(self) -> float | None:
+        return self.angle_errors[-1] if self.angle_errors else None
+
     def as_dict(self) -> dict:
+        angles = [math.degrees(error) for error in self.angle_errors]
         return {
             "policy": self.policy,
             "index": self.index,
@@ -63,6 +73,14 @@ class EpisodeRecord:
             "final_distance_m": self.final_distance,
             "min_distance_m": min(self.distances) if self.distances else None,
             "distances_m": [round(d, 5) for d in self.distances],
+            **(
+                {
+                    "final_angle_error_deg": round(angles[-1], 2),
+                    "angle_errors_deg": [round(a, 2) for a in angles],
+                }
+                if angles
+                else {}
+            ),
             "actions": [[round(a, 4) for a in action] for action in self.actions],
             "median_latency_s": statistics.median(self.latencies_s) if self.latencies_s else None,
             "wall_s": round(self.wall_s, 3),

@@ -6,14 +6,17 @@ with the planner disabled, wait until the sim is quiet, set the sim's `episode_s
 planner, which then decides once per camera frame while every command advances the lockstep sim one
 step; the episode ends at the sim's first success or when the step budget is spent (the sim, started
 with `end_on_success` and `max_steps`, then ignores commands); wait for the planner's decision on the
-last observation; ~/enable false (one hold command, also ignored).
+last observation; ~/enable false (one hold command, also ignored). Before enabling, the planner's clock
+(the stamp of its /diagnostics) must have reached the episode's start (see
+`_reset_until_the_planner_clock_follows`).
 
 The sim publishes ~/episode_step, ~/success and ~/goal_distance once per observation, reliably and in
 order, but without stamps: the k-th message of each from the reset on belong together. The reset's
 are found by waiting, with the planner disabled, until the sim is quiet (see `_reset_sim`). Camera
-frames carry sim-time stamps and are matched to steps by them; the planner's ~/imagined tiles (goal,
-then the plan) are matched to decisions by their goal and their order, since their stamps are the
-planner's clock when publishing, which the command just sent may already have advanced.
+frames (and, pushing, the block's poses: `block_poses`) carry sim-time stamps and are matched to steps
+by them; the planner's ~/imagined tiles (goal, then the plan) are matched to decisions by their goal and
+their order, since their stamps are the planner's clock when publishing, which the command just sent
+may already have advanced.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Callable
 
 import numpy as np
 import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseStamped
 from lifecycle_msgs.srv import GetState
 from rcl_interfaces.srv import SetParameters
 from rclpy.executors import SingleThreadedExecutor
@@ -36,6 +41,7 @@ from std_srvs.srv import SetBool, Trigger
 
 from ..image_messages import decode_image_numpy, resize_rgb
 from ..sim import topics
+from .block_poses import BlockPoses, pose_yaw
 from .demo_settings import PLANNER_NODE, SIM_NODE, DemoSettings
 from .episode_record import EpisodeRecord
 from .node_processes import NodeFailure, NodeProcess, WaitTimeout
@@ -49,6 +55,8 @@ HOLD_TIMEOUT_S = 5.0
 QUIET_S = 0.3  # no sim output for this long: nothing is in flight (a step takes milliseconds)
 QUIET_TIMEOUT_S = 10.0
 TILE_TIMEOUT_S = 2.0
+PLANNER_CLOCK_TIMEOUT_S = 3.0  # the planner's /diagnostics, which carry its clock, come once a second
+CLOCK_RESETS = 3
 
 
 def unused_domain_id(first: int, settle_s: float = 1.0, attempts: int = 10) -> int:
@@ -128,6 +136,8 @@ class RosEpisodeRunner:
         self._last_output = time.monotonic()
         self._clients: dict[str, object] = {}
         self._planner_enabled = True  # planner_node starts enabled
+        self._planner_clock_ns = -1  # the planner's clock, as its newest /diagnostics are stamped
+        self._block = BlockPoses() if settings.task == "push" else None
         self._subscribe()
 
     # --- inputs -------------------------------------------------------------------------------------
@@ -138,12 +148,16 @@ class RosEpisodeRunner:
         node.create_subscription(Image, self.settings.goal_image_topic, self._on_goal, LATCHED)
         node.create_subscription(Image, f"{PLANNER_NODE}/imagined", self._on_imagined, 10)
         node.create_subscription(Float64, f"{PLANNER_NODE}/plan_cost", self._on_plan_cost, RELIABLE)
+        node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, RELIABLE)
         node.create_subscription(Int32, f"{sim}/episode_step", self._on_step, RELIABLE)
         node.create_subscription(Bool, f"{sim}/success", self._on_success, RELIABLE)
         node.create_subscription(Float64, f"{sim}/goal_distance", self._on_distance, RELIABLE)
         node.create_subscription(
             Float64MultiArray, self.settings.command_topic, self._on_command, RELIABLE
         )
+        if self._block is not None:
+            node.create_subscription(PoseStamped, topics.OBJECT_POSE_TOPIC, self._on_block_pose, RELIABLE)
+            node.create_subscription(PoseStamped, f"{sim}/goal_object_pose", self._on_block_goal, LATCHED)
 
     def _on_frame(self, msg: Image) -> None:
         if (frame := pixels(msg)) is not None:
@@ -153,6 +167,12 @@ class RosEpisodeRunner:
         if (goal := pixels(msg)) is not None:
             self._goals.append((stamp_ns(msg), goal))
             self._last_output = time.monotonic()
+
+    def _on_block_pose(self, msg: PoseStamped) -> None:
+        self._block.yaws[stamp_ns(msg)] = pose_yaw(msg)
+
+    def _on_block_goal(self, msg: PoseStamped) -> None:
+        self._block.goal_yaws[stamp_ns(msg)] = pose_yaw(msg)
 
     def _on_imagined(self, msg: Image) -> None:
         if (imagined := pixels(msg)) is not None:
@@ -172,6 +192,10 @@ class RosEpisodeRunner:
     def _on_distance(self, msg: Float64) -> None:
         self._distance.append(msg.data)
         self._last_output = time.monotonic()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        if any(status.name.startswith(f"{PLANNER_NODE}:") for status in msg.status):
+            self._planner_clock_ns = stamp_ns(msg)
 
     def _on_command(self, msg: Float64MultiArray) -> None:
         self._commands.append((time.monotonic(), list(msg.data)))
@@ -247,7 +271,7 @@ class RosEpisodeRunner:
             record.notes.append("the planner's hold command before the reset was not seen")
         self._wait_until_quiet()
         self._imagined, decisions = [], self._decisions
-        start_ns, first = self._reset_sim(seed, record)
+        start_ns, first = self._reset_until_the_planner_clock_follows(seed, record)
         self._frames = {k: v for k, v in self._frames.items() if k >= start_ns}
         goal = resize_rgb(record.goal, self.model_size)
         arrivals = [self._steps[first[0]][0]]
@@ -279,7 +303,10 @@ class RosEpisodeRunner:
             self._wait_for_last_decision(record, decisions, arrivals)
         if not self.set_planner_enabled(False):
             record.notes.append("the planner's hold command after the episode was not seen")
-        record.frames = [self._frames.get(start_ns + k * self.period_ns) for k in range(record.steps + 1)]
+        stamps = [start_ns + k * self.period_ns for k in range(record.steps + 1)]
+        record.frames = [self._frames.get(stamp) for stamp in stamps]
+        if self._block is not None:
+            self._record_angle_errors(record, start_ns, stamps)
         # A tile is the goal, then the plan's imagined frames: keep the plan's last frame per decision.
         # The ~/imagined publisher keeps one message: on a starved CPU one can be lost, and the GIF
         # then shows the later plans one step early.
@@ -290,6 +317,18 @@ class RosEpisodeRunner:
         self._collect_commands(record, arrivals)
         record.wall_s = time.perf_counter() - started
         return record
+
+    def _record_angle_errors(self, record: EpisodeRecord, start_ns: int, stamps: list[int]) -> None:
+        """Pushing: the block's angle error after every step, from the poses stamped like the frames."""
+        self._block.forget_before(start_ns)
+        try:  # published with each observation, reliably, before the step count the episode waited for
+            self.spin_until(
+                lambda: self._block.angle_errors(start_ns, stamps) is not None, TILE_TIMEOUT_S, "block poses"
+            )
+        except WaitTimeout:
+            record.notes.append("the block's pose was not seen after every step: no angle errors")
+            return
+        record.angle_errors = self._block.angle_errors(start_ns, stamps)
 
     def _plans(self, goal: np.ndarray) -> list[np.ndarray]:
         """The planner's tiles aimed at `goal` (this episode's), in the order of its decisions."""
@@ -320,6 +359,35 @@ class RosEpisodeRunner:
     def _wait_until_quiet(self) -> None:
         self.spin_until(
             lambda: time.monotonic() - self._last_output > QUIET_S, QUIET_TIMEOUT_S, "a quiet sim"
+        )
+
+    def _reset_until_the_planner_clock_follows(
+        self, seed: int, record: EpisodeRecord
+    ) -> tuple[int, tuple[int, int, int]]:
+        """`_reset_sim`, again if need be, until the planner's clock has reached the episode's start.
+
+        On sim time the planner times its plans by the last /clock it got, which the sim publishes only
+        when it resets or steps. A planner whose /clock subscription matched the sim's publisher after the
+        reset (slow discovery on a loaded machine) would time its first plan from an older clock, and that
+        plan's end-of-plan hold would then step the sim by itself. The sim re-sends its last clock to a
+        late subscriber with the camera frame; this checks that it arrived (the planner's /diagnostics
+        carry its clock), and another reset of the same seed (the same pair, a later start) publishes the
+        clock again if not.
+        """
+        for _ in range(CLOCK_RESETS):
+            start_ns, first = self._reset_sim(seed, record)
+            try:
+                self.spin_until(
+                    lambda start_ns=start_ns: self._planner_clock_ns >= start_ns,
+                    PLANNER_CLOCK_TIMEOUT_S,
+                    "the planner's clock",
+                )
+                return start_ns, first
+            except WaitTimeout:
+                continue
+        raise NodeFailure(
+            f"planner_node's clock (its /diagnostics stamps) did not reach the episode's start after "
+            f"{CLOCK_RESETS} resets: is /clock reaching it?"
         )
 
     def _reset_sim(self, seed: int, record: EpisodeRecord) -> tuple[int, tuple[int, int, int]]:

@@ -1,4 +1,5 @@
-"""The floor: uniformly random joint velocities, a fresh draw every step, seeded per episode."""
+"""The floor: uniformly random velocities (the reacher's joints, the pusher's axes), a fresh draw every
+step, seeded per episode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ RANDOM_STREAM = 0x72616E64  # "rand": the policy's draws are not the episode's s
 
 
 class RandomPolicy:
-    """Velocities uniform in [low, high] (rad/s) per joint and step."""
+    """Velocities uniform in [low, high] (the sim's command units: rad/s, or m/s) per joint and step."""
 
     name = "random"
 
@@ -20,5 +21,5 @@ class RandomPolicy:
         self._rng = np.random.default_rng([RANDOM_STREAM, seed])
 
     def act(self, env) -> tuple[np.ndarray, None]:
-        """(velocities [2] rad/s, no imagined frame)."""
+        """(velocities [2], no imagined frame)."""
         return self._rng.uniform(self.low, self.high), None

@@ -195,11 +195,13 @@ class SimNode(Node):
     def _publish(self, obs) -> None:
         """Everything about one observation (a ReacherObservation or PushObservation), stamped alike."""
         header = self._header(self._stamp_ns())
-        if self._mode == "lockstep":  # realtime runs on the node clock: there is no sim time to publish
-            self._clock_pub.publish(ClockMsg(clock=header.stamp))
         joints = self._joint_state(obs.joint_positions, obs.joint_velocities, header.stamp)
         image = rgb8_image(obs.image, Header(stamp=header.stamp, frame_id=topics.CAMERA_FRAME))
         self._last_observation = [(self._joints_pub, joints), (self._image_pub, image)]
+        if self._mode == "lockstep":  # realtime runs on the node clock: there is no sim time to publish
+            # First, and re-sent to a late subscriber with the rest: a planner whose /clock matched after
+            # this message would decide on the image at time 0, and its plan's end would not come.
+            self._last_observation.insert(0, (self._clock_pub, ClockMsg(clock=header.stamp)))
         if self._pose_pub is not None:
             self._last_observation.append((self._pose_pub, self._object_pose(obs.object_pose, header.stamp)))
         self._late_subscribers.clear()

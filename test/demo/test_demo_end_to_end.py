@@ -8,6 +8,7 @@ import json
 import os
 import signal
 
+import pytest
 from PIL import Image
 
 from .conftest import DEMO_TIMEOUT_S, demo_process, is_running, node_pids
@@ -59,6 +60,42 @@ def test_one_episode_end_to_end_writes_the_report(tmp_path, causalized_tiny_mode
     assert set(pids) == {"planner_node", "sim_node"}
     assert not any(is_running(pid) for pid in pids.values()), "the demo stops its nodes"
     assert "Traceback" not in (out / "logs" / "planner_node.log").read_text()
+
+
+def test_the_push_demo_end_to_end(tmp_path, causalized_tiny_push_model, fast_push_config):
+    """`--task push`: the pusher and its block over ROS 2, the object cost read by the model's probe, the
+    block's distance and angle error per step for every policy, and the block's poses in the pairs."""
+    out, steps = tmp_path / "out", 2
+    process = demo_process(
+        [
+            "--task", "push", "--model", str(causalized_tiny_push_model), "--config", str(fast_push_config),
+            "--episodes", "1", "--max-steps", str(steps), "--out", str(out), "--json",
+        ],
+        tmp_path,
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=DEMO_TIMEOUT_S)
+    assert process.returncode == 0, stderr
+    report = json.loads(stdout)
+    assert report["status"] == "complete" and report["task"] == "push"
+    assert report["episodes_completed"] == {"learned": 1, "random": 1, "oracle": 1}
+    assert report["settings"]["planner"]["object_weight"] == 100.0
+    (episode,) = report["episodes"]
+    assert set(episode["pair"]) >= {"start_block_pose", "goal_block_pose", "block_travel_m", "block_turn_deg"}
+    for policy in ("learned", "random", "oracle"):
+        outcome = episode[policy]
+        assert 1 <= outcome["steps"] <= steps
+        assert len(outcome["distances_m"]) == len(outcome["angle_errors_deg"]) == outcome["steps"] + 1
+        assert 0 <= outcome["final_angle_error_deg"] <= 180
+        assert all(-0.3 <= a <= 0.3 for action in outcome["actions"] for a in action)  # m/s
+    # Over ROS 2 (~/goal_distance, /object_pose) and in-process, the same pair: the same start.
+    distances = {episode[policy]["start_distance_m"] for policy in ("learned", "random", "oracle")}
+    angles = {episode[policy]["angle_errors_deg"][0] for policy in ("learned", "random", "oracle")}
+    assert max(distances) - min(distances) < 1e-9 and max(angles) - min(angles) < 0.01
+    assert episode["learned"]["notes"] == []
+    assert episode["pair"]["block_travel_m"] == pytest.approx(min(distances), abs=1e-4)
+    assert (out / "report.md").read_text().startswith("# vid2world demo: simulated pushing")
+    assert "Traceback" not in (out / "logs" / "planner_node.log").read_text()
+    assert not any(is_running(pid) for pid in node_pids(stderr).values()), "the demo stops its nodes"
 
 
 def test_a_killed_planner_stops_the_demo_and_keeps_completed_episodes(

@@ -1,5 +1,6 @@
-"""launch/demo.launch.py is valid Python that starts the two demo nodes with config/demo.yaml; it only runs
-where ROS 2's launch is (not installable from PyPI), so without it the file is checked as text."""
+"""launch/demo.launch.py is valid Python that starts the two demo nodes with config/demo.yaml (or, with
+task:=push, config/demo_push.yaml); it only runs where ROS 2's launch is (not installable from PyPI), so
+without it the file is checked as text."""
 
 import ast
 import importlib.util
@@ -11,7 +12,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / "launch" / "demo.launch.py"
-ARGUMENTS = {"model_path", "params_file", "max_steps", "goal_source"}
+ARGUMENTS = {"task", "model_path", "params_file", "max_steps", "goal_source"}
 
 
 def launch_available() -> bool:
@@ -32,13 +33,17 @@ def calls(name: str) -> list[ast.Call]:
     return [node for node in nodes if getattr(node.func, "id", None) == name]
 
 
-def constants() -> dict[str, str]:
+def constants() -> dict[str, object]:
+    """The launch file's module-level constants (literals: strings, the TASKS table)."""
     tree = ast.parse(LAUNCH_FILE.read_text())
-    return {
-        node.targets[0].id: node.value.value
-        for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-    }
+    values = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return values
 
 
 def test_launch_file_compiles(tmp_path):
@@ -56,10 +61,22 @@ def test_both_nodes_start_from_their_console_scripts_with_their_config_sections(
         keywords = {k.arg: k.value for k in call.keywords}
         started[keywords["executable"].value] = names[keywords["name"].id]
     assert started == {"sim_node": "reacher_sim", "planner_node": "vid2world_planner"}
-    sections = yaml.safe_load((REPO / "config" / "demo.yaml").read_text())
-    assert {f"/{name}" for name in started.values()} == set(sections)
+    for config in ("demo.yaml", "demo_push.yaml"):
+        sections = yaml.safe_load((REPO / "config" / config).read_text())
+        assert {f"/{name}" for name in started.values()} == set(sections)
     setup = (REPO / "setup.py").read_text()
     assert all(f'"{script} = ' in setup for script in started)
+
+
+def test_each_task_launches_the_files_the_demo_ships_for_it():
+    from ros2_vid2world.demo.demo_settings import SHIPPED_CONFIGS, SHIPPED_MODELS
+
+    tasks = constants()["TASKS"]
+    assert tasks == {task: (SHIPPED_CONFIGS[task], SHIPPED_MODELS[task]) for task in SHIPPED_CONFIGS}
+    assert all((REPO / config).is_file() for config, _ in tasks.values())
+    (task,) = [call for call in calls("DeclareLaunchArgument") if call.args[0].value == "task"]
+    default = next(keyword.value.value for keyword in task.keywords if keyword.arg == "default_value")
+    assert default == "reacher"
 
 
 @pytest.mark.skipif(launch_available(), reason="launch_ros is installed: the launch file imports")

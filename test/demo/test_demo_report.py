@@ -15,7 +15,7 @@ from ros2_vid2world.demo.episode_record import EpisodeRecord
 from ros2_vid2world.demo.model_check import ModelInfo
 from ros2_vid2world.demo.start_goal_pairs import StartGoalPair
 
-from .conftest import SHIPPED_CONFIG
+from .conftest import SHIPPED_CONFIG, SHIPPED_PUSH_CONFIG
 
 
 def record(policy: str, index: int, success_step: int | None, steps: int) -> EpisodeRecord:
@@ -158,3 +158,75 @@ def test_a_realtime_run_reports_time_to_success_and_the_longest_command_in_force
     assert report["episodes"][0]["learned"]["longest_command_s"] == 0.12
     text = (tmp_path / "out" / "report.md").read_text()
     assert "**Real time**" in text and "median time to success 7.5 s" in text
+
+
+def push_result(tmp_path: Path) -> DemoResult:
+    """Two short random-policy episodes of the push config's first pairs, in-process, as the learned and
+    random policies' (the report does not care who drove)."""
+    from ros2_vid2world.demo.random_policy import RandomPolicy
+    from ros2_vid2world.demo.sim_episodes import run_sim_episode
+    from ros2_vid2world.demo.start_goal_pairs import describe_pairs
+    from ros2_vid2world.sim.sim_tasks import make_env
+
+    settings = DemoSettings.from_config(
+        SHIPPED_PUSH_CONFIG, model_path=tmp_path, out=tmp_path / "out", episodes=2, max_steps=2,
+        sim_overrides={"image_size": 16}, run_oracle=False,
+    )
+    demo = DemoResult(settings, ModelInfo(tmp_path, 2, (64, 64), 6), status="complete", success_radius_m=0.02)
+    env = make_env(settings.robot)
+    try:
+        demo.pairs = describe_pairs(env, settings.seeds)
+        for policy in ("learned", "random"):
+            random = RandomPolicy(*settings.action_bounds())
+            random.name = policy
+            demo.episodes[policy] = [
+                run_sim_episode(env, random, index, seed, settings.max_steps)
+                for index, seed in enumerate(settings.seeds)
+            ]
+            demo.ran[policy] = True
+    finally:
+        env.close()
+    return demo
+
+
+def test_the_push_report_gives_the_blocks_errors_and_poses_and_the_criterion(tmp_path):
+    demo = push_result(tmp_path)
+    report = write_report(demo, tmp_path / "out")
+    assert report["task"] == "push" and report["settings"]["task"] == "push"
+    criterion = report["success_criterion"]
+    assert "block's centre within 0.02 m of the goal's and its yaw within 20 degrees" in criterion
+    assert "2 control steps of 0.2 s" in criterion and "fingertip" not in criterion
+    assert "PushT" in report["goals"] and "block pose" in report["goals"]
+    assert "PushEnv" in report["policies"]["random"] and "pusher velocities" in report["policies"]["random"]
+    first = report["episodes"][0]
+    record = demo.episodes["learned"][0]
+    pair = demo.pairs[first["seed"]]
+    learned = first["learned"]
+    assert learned["final_distance_m"] == record.distances[-1]
+    assert learned["final_angle_error_deg"] == pytest.approx(np.degrees(record.angle_errors[-1]), abs=0.01)
+    start_yaw = first["pair"]["start_block_pose"]["yaw_deg"]
+    assert start_yaw == pytest.approx(np.degrees(pair.start_pose[2]), abs=0.1)
+    assert first["pair"]["block_travel_m"] == pytest.approx(record.distances[0], abs=1e-4)
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert markdown.startswith("# vid2world demo: simulated pushing")
+    assert "| # | seed | block start | block goal | learned | random | oracle |" in markdown
+    start, goal = first["pair"]["start_block_pose"], first["pair"]["goal_block_pose"]
+    start_cell = f"({100 * start['x_m']:.1f}, {100 * start['y_m']:.1f}, {start['yaw_deg']:.0f})"
+    goal_cell = f"({100 * goal['x_m']:.1f}, {100 * goal['y_m']:.1f}, {goal['yaw_deg']:.0f})"
+    outcome = first["learned"]
+    verdict = "success in" if outcome["success"] else f"fail ({outcome['steps']})"
+    cell = f"{100 * outcome['final_distance_m']:.1f} cm, {outcome['final_angle_error_deg']:.0f} deg"
+    assert f"| 1 | {first['seed']} | {start_cell} | {goal_cell} | {verdict}" in markdown and cell in markdown
+    turns = [note for note in report["limits"] if "turn it" in note]
+    assert len(turns) == 1 and "(medians over 2 pairs)" in turns[0]
+    assert "learned " in turns[0] and "random " in turns[0] and "oracle" not in turns[0]
+    assert not any("elbow" in note or "shoulder" in note for note in report["limits"])
+    assert any("2 cm position tolerance is 2.4 px" in note for note in report["limits"])
+    assert any("0.3 m/s limit" in note for note in report["limits"])
+
+
+def test_the_reacher_report_has_no_push_fields(tmp_path):
+    report = write_report(result(tmp_path), tmp_path / "out")
+    assert report["task"] == "reacher"
+    assert all("final_angle_error_deg" not in e["learned"] for e in report["episodes"])
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# vid2world demo: simulated reacher")

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ros2_vid2world.demo import model_check
 from ros2_vid2world.demo.model_check import check_model, default_model_path
 
 
@@ -40,9 +41,9 @@ def test_a_planner_that_reads_a_state_probe_needs_one_in_the_folder(tmp_path):
     path = write_manifest(tmp_path / "m")
     check_model(path, history_frames=2, horizon=4)  # no probe needed: fine
     with pytest.raises(ValueError, match="has no state_probe/ but the config sets planner.probe_weight > 0"):
-        check_model(path, history_frames=2, horizon=4, needs_state_probe=True)
+        check_model(path, history_frames=2, horizon=4, probe_users=["probe_weight"])
     (path / "state_probe").mkdir()
-    assert check_model(path, history_frames=2, horizon=4, needs_state_probe=True).path == path
+    assert check_model(path, history_frames=2, horizon=4, probe_users=["probe_weight"]).path == path
 
 
 def test_the_default_model_is_the_shipped_one_or_a_clear_error():
@@ -52,3 +53,51 @@ def test_the_default_model_is_the_shipped_one_or_a_clear_error():
         assert "models/reacher" in str(exc) and "--model" in str(exc)
     else:
         assert path.name == "reacher" and path.parent.name == "models"
+
+
+def write_probe_config(path, joint_names):
+    (path / "state_probe").mkdir()
+    (path / "state_probe" / "config.json").write_text(json.dumps({"joint_names": joint_names}))
+
+
+def test_the_object_cost_needs_a_probe_that_reads_the_object(tmp_path):
+    from ros2_vid2world.world_model.state_probe import OBJECT_STATES
+
+    assert OBJECT_STATES == model_check.OBJECT_STATES  # read here without importing torch
+    reacher_probe = write_manifest(tmp_path / "reacher")
+    write_probe_config(reacher_probe, ["shoulder", "wrist"])
+    users = ["object_weight", "reach_weight"]
+    with pytest.raises(ValueError, match=r"reads \['shoulder', 'wrist'\], but with planner.object_weight and "
+                       r"planner.reach_weight > 0 the planner reads the object's pose") as error:
+        check_model(reacher_probe, history_frames=1, horizon=3, probe_users=users, task="push")
+    assert str(reacher_probe) in str(error.value) and "\n" not in str(error.value)
+    check_model(reacher_probe, history_frames=1, horizon=3, probe_users=["probe_weight"])  # joints only: fine
+    push_probe = write_manifest(tmp_path / "push")
+    write_probe_config(push_probe, ["pusher_x", "pusher_y", *OBJECT_STATES])
+    info = check_model(push_probe, history_frames=1, horizon=3, probe_users=users, task="push")
+    assert info.path == push_probe
+    with pytest.raises(ValueError, match="has no state_probe/ but the config sets planner.reach_weight > 0"):
+        check_model(write_manifest(tmp_path / "none"), 1, 3, probe_users=["reach_weight"], task="push")
+
+
+def test_the_pushers_model_takes_two_velocities(tmp_path):
+    with pytest.raises(ValueError, match="dimension 3, but the simulated pusher takes 2"):
+        check_model(write_manifest(tmp_path / "m", action_dim=3), history_frames=1, horizon=3, task="push")
+
+
+def test_the_weights_that_read_the_probe():
+    from ros2_vid2world.planning.planner_config import PlannerConfig
+
+    assert model_check.probe_weights_set(PlannerConfig()) == []
+    config = PlannerConfig(probe_weight=0.0, object_weight=100.0, reach_weight=10.0)
+    assert model_check.probe_weights_set(config) == ["object_weight", "reach_weight"]
+    assert model_check.probe_weights_set(PlannerConfig(probe_weight=1.0)) == ["probe_weight"]
+
+
+def test_the_default_push_model_is_the_shipped_one_or_a_clear_error():
+    try:
+        path = default_model_path("push")
+    except ValueError as exc:
+        assert "models/push" in str(exc) and "--model" in str(exc) and "\n" not in str(exc)
+    else:
+        assert path.name == "push" and path.parent.name == "models"
