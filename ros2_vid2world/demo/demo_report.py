@@ -65,6 +65,10 @@ PUSH_GOALS = {
 }
 
 
+# The plot's curve title and threshold label per task (the push task's distance is the block's centre's).
+REACHER_PLOT = ("mean distance to target (m) per step", "success radius")
+PUSH_PLOT = ("mean block distance to goal (m) per step", "position tolerance")
+
 def summary(result: DemoResult, files: dict | None = None) -> dict:
     """The report as one JSON-friendly dict (also what --json prints)."""
     settings = result.settings
@@ -391,6 +395,7 @@ def write_report(result: DemoResult, out: Path) -> dict:
         result.settings.max_steps,
         result.success_radius_m,
         out / "success.png",
+        PUSH_PLOT if result.settings.task == "push" else REACHER_PLOT,
     )
     files = {"report_json": "report.json", "report_md": "report.md", "plot": plot.name, "gifs": gifs}
     report = summary(result, files)

@@ -1,5 +1,6 @@
 """The report's plot (Pillow; matplotlib is not a dependency): success rates as bars, and the mean
-fingertip-to-target distance per step for each policy, with the success radius."""
+distance to the goal per step for each policy (the fingertip's to the target, or the block's centre to its
+goal pose), with the success threshold on it."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ def write_plot(
     steps: int,
     success_radius_m: float | None,
     path: Path,
+    what: tuple[str, str] = ("mean distance to target (m) per step", "success radius"),
 ) -> Path:
+    """what: the curves' title and the threshold's label (the push task's differ from the reacher's)."""
     image = Image.new("RGB", (WIDTH, HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default()
     _bars(draw, font, rates, (MARGIN, MARGIN, 250, HEIGHT - MARGIN))
-    _curves(draw, font, distances, steps, success_radius_m, (320, MARGIN, WIDTH - 20, HEIGHT - MARGIN))
+    _curves(draw, font, distances, steps, success_radius_m, (320, MARGIN, WIDTH - 20, HEIGHT - MARGIN), what)
     image.save(path)
     return path
 
@@ -60,12 +63,12 @@ def _bars(draw, font, rates, box) -> None:
         draw.text((x0, bottom + 4), policy, fill=(0, 0, 0), font=font)
 
 
-def _curves(draw, font, distances, steps, success_radius_m, box) -> None:
+def _curves(draw, font, distances, steps, success_radius_m, box, what: tuple[str, str]) -> None:
     left, top, right, bottom = box
     curves = {policy: mean_distance_curve(distances.get(policy, []), steps) for policy in COLORS}
     values = [v for curve in curves.values() for v in curve if math.isfinite(v)]
     highest = max(values + [success_radius_m or 0.0, 1e-3])
-    draw.text((left, top - 28), "mean distance to target (m) per step", fill=(0, 0, 0), font=font)
+    draw.text((left, top - 28), what[0], fill=(0, 0, 0), font=font)
     draw.line([(left, top), (left, bottom), (right, bottom)], fill=(0, 0, 0))
     draw.text((left - 30, top - 6), f"{highest:.2f}", fill=(0, 0, 0), font=font)
     draw.text((left - 30, bottom - 6), "0", fill=(0, 0, 0), font=font)
@@ -78,7 +81,7 @@ def _curves(draw, font, distances, steps, success_radius_m, box) -> None:
         y = point(0, success_radius_m)[1]
         for x in range(int(left), int(right), 8):
             draw.line([(x, y), (x + 4, y)], fill=(200, 0, 0))
-        draw.text((left + 10, y - 14), "success radius", fill=(200, 0, 0), font=font)
+        draw.text((left + 10, y - 14), what[1], fill=(200, 0, 0), font=font)
     for row, (policy, curve) in enumerate(curves.items()):
         if len(curve) > 1:
             draw.line([point(k, v) for k, v in enumerate(curve)], fill=COLORS[policy], width=2)
