@@ -5,7 +5,9 @@ planner, configured and activated by itself: `autostart: true` in the file), bot
 file, which has a section per node. Arguments: task (reacher or push: picks the installed
 config/demo.yaml or config/demo_push.yaml and models/reacher or models/push), model_path and
 params_file (empty: the task's), max_steps (the sim's episode budget), goal_source (random, or
-exploration: DINO-WM's goal protocol, like `vid2world demo --goals`). Episodes are reset through the
+exploration: DINO-WM's goal protocol, like `vid2world demo --goals`), realtime (true: the robot keeps
+moving while the planner thinks, the sim on the wall clock, like `vid2world demo --realtime`) and
+execution (hold_while_planning or continuous; empty keeps the file's). Episodes are reset through the
 sim's ~/reset_episode service (`vid2world demo` drives them over the same interfaces). Needs a ROS 2
 install (`launch`, `launch_ros`); the pip path runs `vid2world demo`, which starts the same nodes itself.
 """
@@ -32,6 +34,9 @@ TASKS = {
     "reacher": ("config/demo.yaml", "models/reacher"),
     "push": ("config/demo_push.yaml", "models/push"),
 }
+# realtime:=true, as `vid2world demo --realtime` runs (DemoSettings.from_config): the sim steps on the wall
+# clock and the planner reads it too, so planning time is time the robot moves.
+REALTIME = {"sim": {"mode": "realtime"}, "planner": {"use_sim_time": False}}
 
 
 def _nodes(context):
@@ -51,6 +56,16 @@ def _nodes(context):
     goal_source = LaunchConfiguration("goal_source").perform(context)
     if goal_source:
         overrides["goal_source"] = goal_source
+    planner_overrides = {"model_path": model_path}
+    realtime = LaunchConfiguration("realtime").perform(context).lower()
+    if realtime not in ("true", "false"):
+        raise ValueError(f"realtime must be true or false. Got {realtime!r}.")
+    if realtime == "true":
+        overrides.update(REALTIME["sim"])
+        planner_overrides.update(REALTIME["planner"])
+    execution = LaunchConfiguration("execution").perform(context)
+    if execution:
+        planner_overrides["execution"] = execution
     sim = Node(
         package=PACKAGE,
         executable="sim_node",
@@ -64,7 +79,7 @@ def _nodes(context):
         executable="planner_node",
         name=PLANNER_NODE,
         namespace="",
-        parameters=[params_file, {"model_path": model_path}],
+        parameters=[params_file, planner_overrides],
         output="screen",
         emulate_tty=True,
     )
@@ -102,6 +117,19 @@ def generate_launch_description() -> LaunchDescription:
                 default_value="",
                 description="How the sim draws goals: random, or exploration (DINO-WM's protocol); empty "
                 "keeps the params file's.",
+            ),
+            DeclareLaunchArgument(
+                "realtime",
+                default_value="false",
+                choices=["true", "false"],
+                description="true: the sim runs on the wall clock and keeps moving while the planner thinks "
+                "(sim mode realtime, planner use_sim_time false).",
+            ),
+            DeclareLaunchArgument(
+                "execution",
+                default_value="",
+                description="The planner's execution policy: hold_while_planning or continuous; empty keeps "
+                "the params file's.",
             ),
             OpaqueFunction(function=_nodes),
         ]

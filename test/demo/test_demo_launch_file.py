@@ -12,7 +12,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = REPO / "launch" / "demo.launch.py"
-ARGUMENTS = {"task", "model_path", "params_file", "max_steps", "goal_source"}
+ARGUMENTS = {"task", "model_path", "params_file", "max_steps", "goal_source", "realtime", "execution"}
 
 
 def launch_available() -> bool:
@@ -91,3 +91,13 @@ def test_without_ros2_launch_the_import_error_says_what_to_do():
 def test_launch_description_builds_with_ros2_launch():
     description = load_launch_module().generate_launch_description()
     assert {argument.name for argument in description.get_launch_arguments()} == ARGUMENTS
+
+
+def test_realtime_sets_what_the_realtime_demo_sets(tmp_path):
+    from ros2_vid2world.demo.demo_settings import DemoSettings, shipped_config
+
+    realtime = DemoSettings.from_config(shipped_config("reacher"), realtime=True, out=tmp_path,
+                                        model_path=tmp_path / "model")
+    launched = constants()["REALTIME"]
+    assert launched["sim"] == {"mode": realtime.sim_parameters["mode"]} == {"mode": "realtime"}
+    assert launched["planner"] == {"use_sim_time": realtime.planner_parameters["use_sim_time"]}
