@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..sim.reacher_config import TASKS, ReacherConfig
+from .setting_options import add_setting_options, from_args
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -32,6 +33,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="camera image side in pixels (default %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the episodes and commands")
+    add_setting_options(parser, ReacherConfig, names=["control_period"])
     parser.add_argument(
         "--task",
         help=f"the simulated task: {', '.join(TASKS)} (default {ReacherConfig.task}); with --domain, the "
@@ -56,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..sim.collect import collect
     task = args.task if args.task is not None and args.domain is None else ReacherConfig.task
-    config = ReacherConfig(image_size=args.size, seed=args.seed, task=task)
+    config = from_args(
+        ReacherConfig, args, ["control_period"], image_size=args.size, seed=args.seed, task=task
+    )
     # Checked before the progress bar appears; collect() checks again.
     if args.episodes < 1 or args.steps < 1:
         raise ValueError(f"--episodes and --steps must be positive. Got {args.episodes} and {args.steps}.")
@@ -66,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return _domain_video(args)
     if args.camera:
         raise ValueError("--camera applies to --domain only.")
+    from ..sim.sim_tasks import make_env
+
+    make_env(config).close()  # the task's own checks (a control period of whole physics steps) first
     with tqdm(total=args.episodes * args.steps, desc="collect", unit="step", file=sys.stderr) as bar:
         summary = collect(
             args.out,

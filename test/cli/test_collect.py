@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 from rosbags.highlevel import AnyReader
 
 from ros2_vid2world.cli import main
@@ -41,3 +42,20 @@ def test_bad_sizes_are_one_error_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "--episodes and --steps must be positive" in err[0] and "`image_size`" in err[1]
     assert not (tmp_path / "b").exists()
+
+
+def test_the_control_period_sets_the_time_between_frames(tmp_path, capsys):
+    out = tmp_path / "push"
+    argv = ["collect", "--task", "push", "--episodes", "1", "--steps", "3", "--size", "16", "--out", str(out)]
+    assert main([*argv, "--control-period", "0.2"]) == 0
+    with AnyReader([out]) as reader:
+        images = [c for c in reader.connections if c.topic == "/camera/image_raw"]
+        stamps = [stamp for _, stamp, _ in reader.messages(connections=images)]
+    assert np.round(np.diff(stamps) * 1e-9, 6).tolist() == [0.2, 0.2, 0.2]
+    capsys.readouterr()
+    assert main([*argv, "--control-period", "0.025", "--force"]) == 2
+    assert main([*argv, "--control-period", "0.015", "--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "`control_period` must be a multiple of the physics step 0.01 s" in err[0]
+    assert err[1] == "vid2world collect: error: --control-period must be in [0.02, 10]. Got 0.015."
+    assert out.exists()  # the bag already there is kept
