@@ -39,6 +39,13 @@ class DiffusionForcingConfig:
     reaches the output is error; with uniform levels that level is one draw in a thousand, and an
     undertrained model lets the input noise through (measured on the reacher: prediction error
     correlated -0.5 with the input noise).
+
+    motion_weight: each element's squared error is weighted by 1 + motion_weight * |change|, the
+    change being the frame's difference from the clip's previous frame (mean absolute over channels,
+    in model space: pixels in [-1, 1], or patches of them), and each frame's loss divided by its mean
+    weight. What an action moves can be a small share of the picture: the push task's pusher is 16 of
+    4,096 pixels, so an unweighted error of the whole frame barely sees where it went (imagined pushers
+    faded to a blur while the frame scored 29 dB against 35 for copying the last frame). 0: unweighted.
     """
 
     action_dropout: float = setting(
@@ -58,6 +65,12 @@ class DiffusionForcingConfig:
         0.0,
         "In those clips, the share of noisy frames at the last (pure-noise) level, where sampling starts.",
         low=0.0, high=1.0,
+    )
+    motion_weight: float = setting(
+        0.0,
+        "Weight of the error where a frame changed from the previous one: 1 + this times the mean "
+        "absolute change (0: every element alike).",
+        low=0.0,
     )
     log_sigma_mean: float = setting(
         0.7, "Continuous-noise (Stable Video Diffusion) models: mean of ln(sigma) of the training noise."
@@ -112,8 +125,21 @@ def diffusion_forcing_loss(
     target = prediction_target(prediction_type or model.config.prediction_type, clean, noise, alpha_bar)
     extra = {} if conditioning is None else {"conditioning": conditioning}
     prediction = model(noisy, timesteps, actions, action_mask=keep, **extra).sample
-    per_frame = F.mse_loss(prediction.float(), target.float(), reduction="none").flatten(2).mean(2)
+    error = F.mse_loss(prediction.float(), target.float(), reduction="none")
+    if config.motion_weight > 0:
+        weight = 1 + config.motion_weight * motion(clean.float())
+        per_frame = (error * weight).flatten(2).mean(2) / weight.flatten(2).mean(2)
+    else:
+        per_frame = error.flatten(2).mean(2)
     return per_frame[supervised].mean()
+
+
+def motion(clean: torch.Tensor) -> torch.Tensor:
+    """[B, F, C, H, W] -> [B, F, 1, H, W]: mean absolute change over channels from the previous frame (the
+    first frame: from itself, 0)."""
+    change = torch.zeros_like(clean[:, :, :1])
+    change[:, 1:] = (clean[:, 1:] - clean[:, :-1]).abs().mean(2, keepdim=True)
+    return change
 
 
 def _with_clean_contexts(

@@ -112,3 +112,51 @@ def test_the_context_frames_of_clean_context_clips_are_not_supervised(tiny_model
     # In plain Diffusion Forcing every frame counts, low levels included.
     plain = DiffusionForcingConfig()
     assert loss_of(ContextSpoiler(tiny_model), plain) > loss_of(tiny_model, plain) + 10.0
+
+
+class RegionSpoiler(torch.nn.Module):
+    """The tiny model with a large error added inside `region` ([H, W] bool) of every frame."""
+
+    def __init__(self, model, region):
+        super().__init__()
+        self.model, self.region = model, region
+
+    @property
+    def config(self):
+        return self.model.config
+
+    def forward(self, sample, timesteps, actions, action_mask=None):
+        out = self.model(sample, timesteps, actions, action_mask=action_mask)
+        return type(out)(sample=out.sample + 10.0 * self.region)
+
+
+def test_motion_weight_counts_errors_where_the_picture_changed_more(tiny_model):
+    # A 4x4 square moving 4 pixels a frame on a still background: an error where it moves counts
+    # 1 + w * change times one on the background; without the weight both count alike.
+    clean = -torch.ones(4, 5, 3, 16, 16)
+    for t in range(5):
+        clean[:, t, :, 6:10, 4 * t : 4 * t + 4] = 1.0  # change 2 where it leaves and where it arrives
+    moving = torch.zeros(16, 16, dtype=torch.bool)
+    moving[6:10, 4:8] = True  # left at frame 2, reached at frame 1: changed in 2 of the 5 frames
+    still = torch.zeros(16, 16, dtype=torch.bool)
+    still[0:4, 4:8] = True
+    actions = torch.zeros(4, 5, 2)
+
+    def added_loss(region, weight):
+        config = DiffusionForcingConfig(action_dropout=0.0, motion_weight=weight)
+        losses = []
+        for model in (RegionSpoiler(tiny_model, region), tiny_model):
+            with torch.no_grad():
+                generator = torch.Generator().manual_seed(0)
+                losses.append(diffusion_forcing_loss(model, make_scheduler(), clean, actions, config,
+                                                     generator=generator))
+        return (losses[0] - losses[1]).item()
+
+    assert added_loss(moving, 0.0) == pytest.approx(added_loss(still, 0.0), rel=0.05)
+    # Weight 5: 1 + 5 * 2 = 11 on the 32 cells that changed in frames 1-4 (16 left, 16 reached), 1 on the
+    # other 224, so each of those frames weighs 576 in all (frame 0, unchanged: 256). The moving region
+    # changed in frames 1 and 2, the still one never.
+    moving_share = 1 / 256 + 2 * 11 / 576 + 2 / 576
+    still_share = 1 / 256 + 4 / 576
+    ratio = added_loss(moving, 5.0) / added_loss(still, 5.0)
+    assert ratio == pytest.approx(moving_share / still_share, rel=0.05)  # 4.2
