@@ -137,6 +137,19 @@ class DemoSettings:
         goal_steps = self.sim_parameters.get("goal_steps", ReacherConfig.goal_steps)
         if not isinstance(goal_steps, int) or isinstance(goal_steps, bool) or goal_steps < 1:
             raise ValueError(f"--goal-steps must be an integer >= 1. Got {goal_steps!r}.")
+        from ..ros.node_config import node_parameters
+        from ..sim.sim_node_config import sim_parameters
+
+        # A parameter no node declares would be ignored by the node: a typo would silently keep a default.
+        for section, values, declared in (
+            ("sim", self.sim_parameters, {name for name, _ in sim_parameters()}),
+            ("planner", self.planner_parameters, {name for name, _ in node_parameters()} | {"use_sim_time"}),
+        ):
+            unknown = sorted(set(values) - declared)
+            if unknown:
+                raise ValueError(
+                    f"--config {str(self.config_path)!r}: the {section} node declares no parameter {unknown}."
+                )
         try:  # every value of the file, checked by the nodes' own declarations
             sim_node = self.sim_node
             self.robot, self.planner_node  # noqa: B018 - built to be checked

@@ -101,8 +101,9 @@ def _step(path: Path, number: int, raw, kinds: tuple[str, ...], earlier: set[str
 
 
 def references(value) -> list[str]:
+    """The steps `value` names: "@step", or "@step/a/file" for a file in that step's folder."""
     if isinstance(value, str) and value.startswith("@"):
-        return [value[1:]]
+        return [value[1:].split("/")[0]]
     if isinstance(value, list):
         return [r for item in value for r in references(item)]
     if isinstance(value, dict):

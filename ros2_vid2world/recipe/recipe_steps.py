@@ -11,6 +11,8 @@ train      `vid2world train`          TrainConfig settings (base or init, stop_a
 probe      `vid2world probe`          {model, data, ...ProbeTrainConfig}: the model with a state probe
 eval_bag   `vid2world eval-bag`       {bags | dataset, model, topics, ...OpenLoopConfig}: a report folder
 demo       `vid2world demo`           {model, episodes, max_steps, seed, goals, planner: {...}, sim: {...}}
+export_onnx `vid2world export-onnx`   {model, opset, int8, data, ...CalibrationConfig}: a folder with
+           denoiser.onnx (and denoiser.int8.onnx); a demo's planner reads "@step/denoiser.int8.onnx"
 table      the rows' reports (eval_bag and demo steps) in one markdown table (table.md, copy_to)
 """
 
@@ -302,6 +304,44 @@ def run_demo(settings: dict, out: Path, where: str, check_only: bool = False) ->
 
 
 @step_kind
+def run_export_onnx(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    """The model's denoiser for ONNX Runtime (fp32, and int8 calibrated on `data` with `int8: true`),
+    written by `vid2world export-onnx` itself: the same checks, the same files."""
+    from ..planning.calibration_config import CalibrationConfig
+
+    own = ("model", "opset", "int8", "data")
+    calibration = {k: v for k, v in settings.items() if k not in own}
+    checked(CalibrationConfig, calibration, where, own=own)
+    if "model" not in settings or bool(settings.get("int8")) != ("data" in settings):
+        raise ValueError(f"{where}: needs `model`, and `data` exactly when `int8` is true.")
+    if check_only:
+        return {}
+    import contextlib
+    import io
+
+    from ..cli import main
+    from ..world_model.folder import replace_folder
+
+    staging = out.parent / f".{out.name}.writing"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    argv = ["export-onnx", "--model", str(settings["model"]), "--out", str(staging / "denoiser.onnx")]
+    if "opset" in settings:
+        argv += ["--opset", str(settings["opset"])]
+    if settings.get("int8"):
+        argv += ["--int8", "--data", str(settings["data"]), "--int8-out", str(staging / "denoiser.int8.onnx")]
+        for name, value in calibration.items():
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(argv)
+    if code != 0:
+        raise ValueError(f"{where}: vid2world export-onnx failed (exit {code}): {printed.getvalue().strip()}")
+    replace_folder(staging, out)
+    return {"out": str(out), "files": sorted(p.name for p in out.iterdir()), "printed": printed.getvalue()}
+
+
+@step_kind
 def run_table(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
     """One table of evaluations: {rows: {label: "@eval_bag or demo step"}, copy_to: FILE.md}. Writes
     table.md and table.json: per row, PSNR and SSIM per imagined step, with shuffled actions when
@@ -346,10 +386,14 @@ def _markdown_table(title: str, table: dict) -> str:
         lines.append("")
     demos = {k: v for k, v in table.items() if "success_rate" in v}
     if demos:
-        lines += ["| closed loop | success | episodes | random | oracle |", "|---|---|---|---|---|"]
+        lines += ["| closed loop | success | episodes | median decision (s) | random | oracle |",
+                  "|---|---|---|---|---|---|"]
         for label, report in demos.items():
+            latency = (report.get("decision_latency") or {}).get("learned") or {}
+            median = latency.get("median_s")
             lines.append(
                 f"| {label} | {_rate(report['success_rate'])} | {report.get('episodes_completed')} | "
+                f"{'-' if median is None else f'{median:.2f}'} | "
                 f"{_rate(report.get('random_success_rate'))} | {_rate(report.get('oracle_success_rate'))} |"
             )
     return "\n".join(lines) + "\n"

@@ -64,6 +64,17 @@ def test_a_value_the_declarations_refuse_is_one_line_naming_the_file(tmp_path):
         settings(tmp_path, config=config)
 
 
+@pytest.mark.parametrize("section, key", [(PLANNER_NODE, "planner.backend"), (SIM_NODE, "max_step")])
+def test_a_parameter_no_node_declares_is_refused_not_ignored(tmp_path, section, key):
+    document = yaml.safe_load(SHIPPED_CONFIG.read_text())
+    document[section]["ros__parameters"][key] = 1  # a typo: the node would ignore it and keep its default
+    config = tmp_path / "typo.yaml"
+    config.write_text(yaml.safe_dump(document))
+    message = rf"typo.yaml'?: the (sim|planner) node declares no parameter \['{key}'\]"
+    with pytest.raises(ValueError, match=message):
+        settings(tmp_path, config=config)
+
+
 def test_shipped_config_matches_the_task(tmp_path):
     demo = settings(tmp_path)
     sim, planner = demo.sim_parameters, demo.planner_parameters

@@ -127,6 +127,34 @@ def test_a_demo_step_with_a_bad_planner_setting_is_refused_before_anything_runs(
     assert not (tmp_path / "run").exists()
 
 
+def test_a_demo_step_with_a_misspelt_planner_setting_is_refused_before_anything_runs(tmp_path, capsys):
+    recipe = tiny_recipe(tmp_path)
+    recipe["steps"].append({"name": "closed_loop", "demo": {"model": "@probed", "episodes": 2,
+                                                            "planner": {"planner.populaton": 8}}})
+    path = write(tmp_path, recipe, "demo.yaml")
+    assert main(["train", "--recipe", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "step 'closed_loop' (demo)" in err and "declares no parameter ['planner.populaton']" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_step_reads_a_file_of_an_earlier_step_and_an_export_step_checks_its_settings(tmp_path, capsys):
+    recipe = tiny_recipe(tmp_path)
+    recipe["steps"].append({"name": "export", "export_onnx": {"model": "@probed", "int8": True}})
+    path = write(tmp_path, recipe, "export.yaml")
+    assert main(["train", "--recipe", str(path)]) == 2
+    assert "needs `model`, and `data` exactly when `int8` is true" in capsys.readouterr().err
+    from ros2_vid2world.recipe.recipe_file import references
+
+    assert references({"planner": {"onnx_model": "@export/denoiser.int8.onnx"}, "model": "@probed"}) == [
+        "export", "probed",
+    ]
+    recipe["steps"][-1] = {"name": "closed_loop", "demo": {"model": "@probed",
+                                                           "planner": {"onnx_model": "@nowhere/a.onnx"}}}
+    assert main(["train", "--recipe", str(write(tmp_path, recipe, "ref.yaml"))]) == 2
+    assert "'@nowhere' is not an earlier step" in capsys.readouterr().err
+
+
 def test_a_domain_collect_step_checks_its_domain(tmp_path, capsys):
     recipe = tiny_recipe(tmp_path)
     other = {"domain": "spaceship", "episodes": 1, "steps": 2}
@@ -140,3 +168,13 @@ def test_a_push_collect_step_takes_the_push_task_settings(tmp_path):
     recipe = {"work_dir": str(tmp_path / "run"), "steps": [{"name": "push", "collect": push}]}
     summary = run_recipe(write(tmp_path, recipe, "push.yaml"), report=lambda line: None)
     assert summary["steps"]["push"]["episodes"] == 1
+
+
+def test_a_closed_loop_row_shows_success_and_the_median_decision():
+    from ros2_vid2world.recipe.recipe_steps import _markdown_table
+
+    demo = {"success_rate": 0.94, "episodes_completed": 50, "random_success_rate": None,
+            "oracle_success_rate": 0.98, "decision_latency": {"learned": {"median_s": 0.8123}}}
+    text = _markdown_table("Frontier", {"cem 16 x 2": demo})
+    assert "| closed loop | success | episodes | median decision (s) | random | oracle |" in text
+    assert "| cem 16 x 2 | 0.94 | 50 | 0.81 | - | 0.98 |" in text
