@@ -85,7 +85,11 @@ def test_goal_and_first_observation_reach_a_late_subscriber(rig):
     rig.wait_for(rig.images, 1)
     rig.wait_for(rig.joints, 1)
     rig.wait_for(rig.goal_joints, 1)
+    # And the clock of that observation: a planner on sim time that missed it would time its first plan
+    # from time 0, and the plan's end would never come in lockstep.
+    rig.wait_for(rig.clock, 1)
     goal, first = rig.goals[0][1], rig.images[0][1]
+    assert rig.clock[0][1].clock.sec + rig.clock[0][1].clock.nanosec * 1e-9 == 1.0
     assert (goal.encoding, goal.width, goal.height, goal.step) == ("rgb8", SIZE, SIZE, SIZE * 3)
     assert (first.encoding, first.width, first.height) == ("rgb8", SIZE, SIZE)
     assert not np.array_equal(pixels(goal), pixels(first))  # the arm is not at the goal yet
@@ -93,6 +97,7 @@ def test_goal_and_first_observation_reach_a_late_subscriber(rig):
     assert list(rig.goal_joints[0][1].name) == ["shoulder", "wrist"]
     rig.probe.spin_for(QUIET_S)
     assert len(rig.images) == 1, "one copy only: a planner decides on every image"
+    assert len(rig.clock) == 1
 
 
 def test_lockstep_one_step_per_command(rig):
