@@ -316,10 +316,9 @@ def run_export_onnx(settings: dict, out: Path, where: str, check_only: bool = Fa
         raise ValueError(f"{where}: needs `model`, and `data` exactly when `int8` is true.")
     if check_only:
         return {}
-    import contextlib
-    import io
+    import subprocess
+    import sys
 
-    from ..cli import main
     from ..world_model.folder import replace_folder
 
     staging = out.parent / f".{out.name}.writing"
@@ -332,13 +331,13 @@ def run_export_onnx(settings: dict, out: Path, where: str, check_only: bool = Fa
         argv += ["--int8", "--data", str(settings["data"]), "--int8-out", str(staging / "denoiser.int8.onnx")]
         for name, value in calibration.items():
             argv += [f"--{name.replace('_', '-')}", str(value)]
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        code = main(argv)
-    if code != 0:
-        raise ValueError(f"{where}: vid2world export-onnx failed (exit {code}): {printed.getvalue().strip()}")
+    # The command in a process of its own (the CLI imports the recipe runner: no import cycle).
+    done = subprocess.run([sys.executable, "-m", "ros2_vid2world.cli", *argv], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:]
+        raise ValueError(f"{where}: vid2world export-onnx failed (exit {done.returncode}): {' '.join(last)}")
     replace_folder(staging, out)
-    return {"out": str(out), "files": sorted(p.name for p in out.iterdir()), "printed": printed.getvalue()}
+    return {"out": str(out), "files": sorted(p.name for p in out.iterdir()), "printed": done.stdout}
 
 
 @step_kind

@@ -5,6 +5,7 @@ training step resumed, and the model published with its card kept."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -178,3 +179,16 @@ def test_a_closed_loop_row_shows_success_and_the_median_decision():
     text = _markdown_table("Frontier", {"cem 16 x 2": demo})
     assert "| closed loop | success | episodes | median decision (s) | random | oracle |" in text
     assert "| cem 16 x 2 | 0.94 | 50 | 0.81 | - | 0.98 |" in text
+
+
+def test_an_export_step_writes_the_fp32_and_int8_denoisers_a_demo_step_can_name(finished, one_torch_thread):
+    recipe_dir, _, _ = finished
+    recipe = tiny_recipe(recipe_dir)
+    export = {"model": "@probed", "int8": True, "data": "@data", "clips": 2, "history_frames": 1,
+              "horizon": 2}
+    recipe["steps"].append({"name": "export", "export_onnx": export})
+    results = run_recipe(write(recipe_dir, recipe, "with_export.yaml"), report=lambda line: None)
+    export = results["steps"]["export"]
+    assert export["files"] == ["denoiser.int8.onnx", "denoiser.onnx"]
+    assert "int8 vs fp32 onnxruntime" in export["printed"]  # the command's own agreement check ran
+    assert Path(export["out"], "denoiser.int8.onnx").stat().st_size > 0
