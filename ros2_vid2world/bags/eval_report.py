@@ -34,8 +34,29 @@ def summarise(open_loop: OpenLoopResult, agreement: AgreementResult | None, cont
     if open_loop.shuffled_psnr is not None:  # the same model and noise with other starts' actions
         summary["shuffled_actions_psnr"] = _mean(open_loop.shuffled_psnr)
         summary["shuffled_actions_ssim"] = _mean(open_loop.shuffled_ssim)
+    if open_loop.state_error is not None:  # the model folder has a state probe
+        summary["state_error"] = state_error_summary(open_loop)
     summary.update(context)
     return summary
+
+
+def state_error_summary(open_loop: OpenLoopResult) -> dict:
+    """Per state: its unit and, per horizon step, the median error of the state read off the imagined
+    frames (and off the last context frame, and off frames imagined with other starts' actions)."""
+    def median(errors: np.ndarray | None, index: int) -> list[float] | None:
+        if errors is None:
+            return None
+        return [round(float(v), 3) for v in np.median(errors[..., index], axis=0)]
+
+    return {
+        name: {
+            "unit": unit,
+            "imagined": median(open_loop.state_error, index),
+            "copy_last": median(open_loop.copy_last_state_error, index),
+            "shuffled_actions": median(open_loop.shuffled_state_error, index),
+        }
+        for index, (name, unit) in enumerate(zip(open_loop.state_names, open_loop.state_units, strict=True))
+    }
 
 
 def _mean(values: np.ndarray) -> list[float]:
@@ -58,6 +79,8 @@ def write_report(
                 "ssim": open_loop.ssim.round(4).tolist(),
             },
         }
+        if open_loop.state_error is not None:  # [S, H, J] in the units of summary["state_error"]
+            details["per_start"]["state_error"] = open_loop.state_error.round(3).tolist()
         if agreement is not None:
             details["planner_per_start"] = {
                 "starts": [list(s) for s in agreement.starts],
@@ -116,6 +139,8 @@ def markdown(summary: dict) -> str:
             f"| {step + 1} | {values[0]:.2f} | {values[1]:.2f} | {values[2]:.3f} | {values[3]:.3f} |"
         )
     lines += ["", "![PSNR](psnr.png) ![SSIM](ssim.png)", "", "![recorded | imagined](side_by_side.gif)", ""]
+    if "state_error" in summary:
+        lines += state_error_markdown(summary["state_error"])
     planner = summary.get("planner")
     lines += ["## Planner agreement", ""]
     if planner is None:
@@ -133,6 +158,29 @@ def markdown(summary: dict) -> str:
             f"| absolute error per dimension | {per_dim} |",
         ]
     return "\n".join(lines) + "\n"
+
+
+def state_error_markdown(errors: dict) -> list[str]:
+    """The state-error section: one table row per state and horizon step."""
+    shuffled = any(entry["shuffled_actions"] is not None for entry in errors.values())
+    lines = [
+        "## State read off the imagined frames",
+        "",
+        "The model folder's state probe reads each imagined frame and the recorded frame it stands for; "
+        "median absolute difference per step (the copy-last column reads the last context frame instead"
+        + ("; the shuffled column, frames imagined with another start's actions)." if shuffled else ")."),
+        "",
+        "| state | step | imagined | copy-last |" + (" shuffled actions |" if shuffled else ""),
+        "|---|---:|---:|---:|" + ("---:|" if shuffled else ""),
+    ]
+    for name, entry in errors.items():
+        unit = entry["unit"]
+        for step, (imagined, copied) in enumerate(zip(entry["imagined"], entry["copy_last"], strict=True)):
+            row = f"| {name} | {step + 1} | {imagined:.1f} {unit} | {copied:.1f} {unit} |"
+            if shuffled:
+                row += f" {entry['shuffled_actions'][step]:.1f} {unit} |"
+            lines.append(row)
+    return lines + [""]
 
 
 def _fmt(value) -> str:

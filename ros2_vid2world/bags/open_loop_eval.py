@@ -3,6 +3,12 @@ frames out, compared with what the camera recorded, step by step, and with the c
 
 The model runs through the plain `AutoregressiveSampler` (the reference), several starting points per
 batch, so every start gets its own history.
+
+When the model folder has a state probe, the probe also reads the state (joints, and the object's pose
+if it reads one) off every imagined frame and off the recorded frame it stands for: the difference is
+what the planner's cost sees of the model's error, in degrees and millimetres. PSNR alone can mislead
+there: a model that blurs the background but puts a small pusher in the right place plans well, and
+one that copies the scene but leaves the pusher where it was does not.
 """
 
 from __future__ import annotations
@@ -72,6 +78,13 @@ class OpenLoopResult:
     imagined_examples: np.ndarray
     shuffled_psnr: np.ndarray | None = None  # with another start's actions ([S, H]; shuffled_actions)
     shuffled_ssim: np.ndarray | None = None
+    # With a state probe: its states and their error units, and [S, H, J] absolute errors of the state
+    # read off the imagined (copied, shuffled-action) frame against the one read off the recorded frame.
+    state_names: list[str] | None = None
+    state_units: list[str] | None = None
+    state_error: np.ndarray | None = None
+    copy_last_state_error: np.ndarray | None = None
+    shuffled_state_error: np.ndarray | None = None
 
 
 def starting_points(lengths: list[int], context: int, horizon: int, count: int) -> list[tuple[int, int]]:
@@ -156,6 +169,17 @@ def evaluate_open_loop(
     shown = min(examples, len(starts))
     recorded_examples = np.stack([episodes[e]["frames"][t - k + 1 : t + h + 1] for e, t in starts[:shown]])
     shuffled = np.concatenate(shuffled_all) if shuffled_all else None
+    states = {}
+    probe = folder.state_probe
+    if probe is not None:
+        recorded = _read_states(probe, target)
+        states = {
+            "state_names": list(probe.config.joint_names),
+            "state_units": probe.error_units,
+            "state_error": _state_errors(probe, imagined, recorded),
+            "copy_last_state_error": _state_errors(probe, last, recorded),
+            "shuffled_state_error": None if shuffled is None else _state_errors(probe, shuffled, recorded),
+        }
     return OpenLoopResult(
         starts=starts,
         psnr=psnr(_flat(imagined), _flat(target)).reshape(shape),
@@ -166,4 +190,18 @@ def evaluate_open_loop(
         imagined_examples=imagined[:shown],
         shuffled_psnr=None if shuffled is None else psnr(_flat(shuffled), _flat(target)).reshape(shape),
         shuffled_ssim=None if shuffled is None else ssim(_flat(shuffled), _flat(target)).reshape(shape),
+        **states,
     )
+
+
+def _read_states(probe, frames: np.ndarray) -> torch.Tensor:
+    """uint8 [S, H, h, w, 3] -> [S, H, J] the probe's reading of every frame."""
+    device = next(probe.parameters()).device
+    pixels = images_to_unit_range(torch.from_numpy(_flat(frames))).to(device)
+    read = torch.cat([probe.joints(chunk) for chunk in pixels.split(256)])
+    return read.reshape(*frames.shape[:2], -1)
+
+
+def _state_errors(probe, frames: np.ndarray, recorded: torch.Tensor) -> np.ndarray:
+    """[S, H, J] errors (degrees, millimetres) of the state read off `frames` against `recorded`."""
+    return probe.absolute_errors(_read_states(probe, frames), recorded).cpu().numpy()

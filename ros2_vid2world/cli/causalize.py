@@ -72,6 +72,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_ACTION_SPACE,
         help=f"what an action is, recorded in the folder (default {DEFAULT_ACTION_SPACE})",
     )
+    parser.add_argument(
+        "--embedding-scale",
+        action="store_true",
+        help="also scale every ResBlock's normalised features by the frame embedding (noise level and "
+        "action; FiLM layers that start at zero): for actions that move small things",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of a --preset's random weights")
     parser.add_argument("--out", type=Path, required=True, help="world-model folder to write")
     parser.add_argument("--force", action="store_true", help="replace --out if it exists")
@@ -102,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         control_period=args.control_period,
         action_space=args.action_space,
         added_time_ids=tuple(args.added_time_ids),
+        embedding_scale=args.embedding_scale,
         **extra,
     )
     model = folder.model

@@ -97,6 +97,14 @@ def run(args: argparse.Namespace) -> int:
         )
     ):
         print(f"  {step + 1:4d} {values[0]:5.2f} {values[1]:10.2f} {values[2]:6.3f} {values[3]:10.3f}")
+    for name, entry in summary.get("state_error", {}).items():
+        shuffled = entry["shuffled_actions"]
+        print(
+            f"  {name} read off imagined frames, median error per step ({entry['unit']}): "
+            + " ".join(f"{v:.1f}" for v in entry["imagined"])
+            + "; copy-last " + " ".join(f"{v:.1f}" for v in entry["copy_last"])
+            + ("" if shuffled is None else "; shuffled actions " + " ".join(f"{v:.1f}" for v in shuffled))
+        )
     planner = summary["planner"]
     if planner is not None:
         print(

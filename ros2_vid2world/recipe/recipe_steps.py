@@ -5,7 +5,7 @@ collect    `vid2world collect`        {episodes, steps, size, seed, storage, ...
 dataset    `vid2world dataset`        {bags: [...], size: HxW, image_topic, joint_topic, action_topic, ...}
 pretrain   `vid2world train --steps 0` stage (a) only: TrainConfig settings; writes the base U-Net
 causalize  the base made a world model {base, data (for action statistics and timing), weight_transfer,
-           prediction_type, max_frames, action_init: zero | random, seed}
+           prediction_type, max_frames, embedding_scale, action_init: zero | random, seed}
 train      `vid2world train`          TrainConfig settings (base or init, stop_at, ...); `continue: "@step"`
            goes on with that step's run (its checkpoints, a longer schedule), as `--resume` would
 probe      `vid2world probe`          {model, data, ...ProbeTrainConfig}: the model with a state probe
@@ -130,7 +130,10 @@ def run_causalize(settings: dict, out: Path, where: str, check_only: bool = Fals
     from ..world_model.base_pipeline import load_base
     from ..world_model.causalization import folder_from_base
 
-    own = ("base", "data", "weight_transfer", "prediction_type", "max_frames", "action_init", "seed")
+    own = (
+        "base", "data", "weight_transfer", "prediction_type", "max_frames", "embedding_scale", "action_init",
+        "seed",
+    )
     unknown = sorted(set(settings) - set(own))
     if unknown or "base" not in settings or "data" not in settings:
         raise ValueError(f"{where}: needs `base` and `data`, takes {list(own)}; unknown: {unknown}.")
@@ -142,7 +145,8 @@ def run_causalize(settings: dict, out: Path, where: str, check_only: bool = Fals
     dataset = EpisodeDataset(settings["data"])
     base = load_base(settings["base"])
     patch = 1 if base.vae is not None else model_codec(base.unet.config, dataset).patch_size
-    options = {k: settings[k] for k in ("weight_transfer", "prediction_type", "max_frames") if k in settings}
+    named = ("weight_transfer", "prediction_type", "max_frames", "embedding_scale")
+    options = {k: settings[k] for k in named if k in settings}
     folder = folder_from_base(
         base, action_dim=dataset.action_dim, patch_size=patch, action_stats=dataset.action_stats,
         **model_timing(dataset, None), **options,

@@ -102,12 +102,9 @@ def probe_errors(
     errors = []
     with torch.no_grad():
         for chunk in np.array_split(indices, max(1, len(indices) // 512)):
-            predicted = probe.joints(_frames(dataset, chunk)).numpy()
-            difference = predicted - states[chunk]
-            wrapped = (difference + np.pi) % (2 * np.pi) - np.pi
-            errors.append(np.abs(np.where(probe.config.periodic, wrapped, difference)))
-    scale = np.where(np.array(probe.units) == "m", 1000.0, 180.0 / np.pi)
-    return np.concatenate(errors) * scale
+            predicted = probe.joints(_frames(dataset, chunk))
+            errors.append(probe.absolute_errors(predicted, torch.from_numpy(states[chunk]).to(predicted)))
+    return torch.cat(errors).numpy()
 
 
 def train_state_probe(

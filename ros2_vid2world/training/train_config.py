@@ -73,6 +73,11 @@ class TrainConfig:
         "extrapolative", "How temporal convolutions become causal (the paper's choice: extrapolative).",
         choices=WEIGHT_TRANSFERS,
     )
+    embedding_scale: bool = setting(
+        False, "Also scale every ResBlock's normalised features by the frame embedding (noise level and "
+        "action; FiLM, starting at zero) when the model is built from the base: for actions that move "
+        "small things.",
+    )
     checkpoint_every: int = setting(250, "Steps between checkpoints.", low=1)
     log_every: int = setting(10, "Steps between metrics.csv rows.", low=1)
     holdout_episodes: int = setting(2, "Last episodes kept out of training.", low=0)

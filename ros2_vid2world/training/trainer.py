@@ -291,21 +291,24 @@ def pretrain_clips(config: TrainConfig, dataset: EpisodeDataset, clips: ClipData
 
 
 def parameter_groups(model: torch.nn.Module, learning_rate: float, action_lr_scale: float) -> list[dict]:
-    """[the rest, the action embedding] for a world model (its own learning rate), one group for a base.
+    """[the rest, the new layers] for a world model (their own learning rate), one group for a base.
 
-    The action embedding starts at zero and is the only new part of the network; the signal that
-    teaches it (how an action moves a thin arm) is a small share of the loss, so at the U-Net's
-    learning rate it grows slowly (on the reacher: embeddings ~3% of the noise-level embedding's norm
-    after 2,500 steps, and imagined frames that ignored the action).
+    The action embedding (and, in a model with `embedding_scale`, the scale layers) start at zero and
+    are the only new parts of the network; the signal that teaches them (how an action moves a thin
+    arm) is a small share of the loss, so at the U-Net's learning rate they grow slowly (on the
+    reacher: embeddings ~3% of the noise-level embedding's norm after 2,500 steps, and imagined
+    frames that ignored the action).
     """
     action = getattr(model, "action_embedding", None)
     if action is None:
         return [{"params": list(model.parameters()), "lr": learning_rate}]
-    own = {id(p) for p in action.parameters()}
+    scales = getattr(model, "embedding_scales", torch.nn.ModuleList())
+    new = list(action.parameters()) + list(scales.parameters())
+    own = {id(p) for p in new}
     rest = [p for p in model.parameters() if id(p) not in own]
     return [
         {"params": rest, "lr": learning_rate},
-        {"params": list(action.parameters()), "lr": learning_rate * action_lr_scale},
+        {"params": new, "lr": learning_rate * action_lr_scale},
     ]
 
 
@@ -414,6 +417,7 @@ def _transferred_model(
     return causalize(
         unet, action_dim=dataset.action_dim, weight_transfer=config.weight_transfer, copy_weights=False,
         prediction_type=config.prediction_type, max_frames=config.clip_frames, conditioning=conditioning,
+        embedding_scale=config.embedding_scale,
     )
 
 

@@ -15,6 +15,7 @@ from ..choices import CONDITIONINGS, PREDICTION_TYPES
 from .action_embedding import ActionEmbedding, actions_leading_to_frames
 from .causal_conv import check_weight_transfer
 from .causal_unet import make_unet_causal
+from .embedding_scale import scale_resblock_norms
 from .frame_cache import FrameCache, broadcast_batch
 from .image_conditioning import ImageConditioning
 
@@ -48,6 +49,8 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         max_frames: The longest clip the model was trained on: the sampler's context window.
         conditioning: "learned" or "image" (see above); "image" needs an image-to-video U-Net whose
             input has twice the channels of its output.
+        embedding_scale: True: the frame embedding also scales every ResBlock's normalised features
+            per channel (FiLM, see `embedding_scale.py`), through layers that start at zero.
     """
 
     config_name = "config.json"
@@ -63,6 +66,7 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         added_time_ids: tuple[float, ...] = (6.0, 127.0, 0.02),
         max_frames: int = 16,
         conditioning: str = "learned",
+        embedding_scale: bool = False,
     ):
         super().__init__()
         if not isinstance(action_dim, int) or action_dim < 1:
@@ -76,6 +80,8 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             raise ValueError(f"`max_frames` must be at least 2. Got {max_frames}.")
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"`conditioning` must be one of {list(CONDITIONINGS)}. Got {conditioning!r}.")
+        if not isinstance(embedding_scale, bool):
+            raise ValueError(f"`embedding_scale` must be true or false. Got {embedding_scale!r}.")
         unet = UNetSpatioTemporalConditionModel.from_config(unet_config)
         if conditioning == "image" and unet.config.in_channels != 2 * unet.config.out_channels:
             raise ValueError(
@@ -89,14 +95,16 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
             raise ValueError(
                 f"`added_time_ids` must have {expected_ids} values for this U-Net. Got {len(added_time_ids)}."
             )
-        # Plain list, not registered: the layers themselves live in the U-Net.
+        # Plain lists, not registered: the layers themselves live in the U-Net.
         self._cache_users = make_unet_causal(unet)
+        self._scaled_norms = scale_resblock_norms(unet) if embedding_scale else []
         self.unet = unet
         self.init_added_parameters()
 
     def init_added_parameters(self) -> None:
         """Create, at their starting values, the parameters the base U-Net does not have: the action
-        embedding (its last layer zero, so actions change nothing yet) and the context embedding.
+        embedding (its last layer zero, so actions change nothing yet), the context embedding and,
+        with `embedding_scale`, one zero layer per scaled norm (so nothing is scaled yet).
 
         `causalize` calls it again after building the model's U-Net on the meta device.
         """
@@ -107,6 +115,13 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         )
         # Stable Video Diffusion's unconditional image embedding is all zeros: start there.
         self.context_embedding = nn.Parameter(torch.zeros(1, 1, unet.config.cross_attention_dim))
+        if self.config.embedding_scale:
+            self.embedding_scales = nn.ModuleList(
+                nn.Linear(time_embed_dim, norm.num_channels) for norm in self._scaled_norms
+            )
+            for layer in self.embedding_scales:
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     @property
     def sample_channels(self) -> int:
@@ -190,11 +205,17 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
         finally:
             for user in self._cache_users:
                 user.cache = None
+            for norm in self._scaled_norms:
+                norm.frame_scale = None
 
     def _walk_unet(self, sample, timesteps, led_to, keep, cache, conditioning) -> torch.Tensor:
         batch, frames = sample.shape[:2]
         unet = self.unet
         emb = self.frame_embedding(timesteps, led_to, keep).flatten(0, 1)
+        if self._scaled_norms:  # as the ResBlocks' own bias path does: SiLU, then a linear layer
+            activated = nn.functional.silu(emb)
+            for norm, layer in zip(self._scaled_norms, self.embedding_scales, strict=True):
+                norm.frame_scale = layer(activated)
         image_only_indicator = torch.zeros(batch, frames, dtype=sample.dtype, device=sample.device)
         if conditioning is not None:  # Stable Video Diffusion's: CLIP context, clean latent channels
             conditioning = conditioning.for_batch(batch).to(sample.device, sample.dtype)

@@ -168,6 +168,22 @@ class StateProbe(ModelMixin, ConfigMixin):
         length = torch.tensor([unit == "m" for unit in self.units], device=points.device)
         return torch.where(length, points[:, self.num_joints :] * LENGTH_SCALE, angles)
 
+    def absolute_errors(self, states: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """|states - reference| per state ([..., J] each, as `joints` gives them) in reading units: degrees
+        for angles (the shorter way round for periodic ones), millimetres for lengths."""
+        difference = states - reference
+        wrapped = torch.remainder(difference + torch.pi, 2 * torch.pi) - torch.pi
+        periodic = torch.tensor(list(self.config.periodic), device=states.device)
+        scale = torch.tensor(
+            [1000.0 if unit == "m" else 180.0 / torch.pi for unit in self.units], device=states.device
+        )
+        return torch.where(periodic, wrapped, difference).abs() * scale
+
+    @property
+    def error_units(self) -> list[str]:
+        """Per state, the unit `absolute_errors` gives: "deg" or "mm"."""
+        return ["mm" if unit == "m" else "deg" for unit in self.units]
+
     @torch.no_grad()
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """images [B, 3, H, W] in [-1, 1] -> [B, E] the planner's joint embedding (`joint_embedding`)."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ros2_vid2world.bags import open_loop_eval
+from ros2_vid2world.bags.eval_report import state_error_markdown, summarise
 from ros2_vid2world.bags.image_metrics import PSNR_CAP_DB
 from ros2_vid2world.bags.open_loop_eval import (
     OpenLoopConfig,
@@ -12,6 +13,7 @@ from ros2_vid2world.bags.open_loop_eval import (
     starting_points,
 )
 from ros2_vid2world.world_model.folder import WorldModelFolder
+from ros2_vid2world.world_model.state_probe import StateProbe
 
 
 def test_starting_points_leave_room_for_context_and_horizon():
@@ -98,3 +100,48 @@ def test_shuffled_actions_show_how_much_the_prediction_depends_on_them(monkeypat
     assert result.shuffled_psnr.shape == result.psnr.shape
     assert (result.shuffled_psnr < PSNR_CAP_DB).any() and (result.shuffled_psnr <= result.psnr).all()
     assert evaluate_open_loop(folder, episodes, OpenLoopConfig(context=2, horizon=2)).shuffled_psnr is None
+
+
+def brightness_probe(monkeypatch) -> StateProbe:
+    """A probe of the brightness world: it reads one length, 0.1 m x the frame's mean level in [-1, 1]."""
+    probe = StateProbe(joint_names=["level"], periodic=[False], image_size=(16, 16), units=["m"])
+
+    def read(self, images):
+        level = images.mean(dim=(1, 2, 3))[:, None]
+        return torch.cat([torch.ones_like(level), level], dim=1)  # a length's pair: (1, q / 0.1 m)
+
+    monkeypatch.setattr(StateProbe, "forward", read)
+    return probe
+
+
+def test_state_read_off_imagined_frames_is_exact_for_a_perfect_model(monkeypatch, tiny_model_path):
+    """With a probe in the folder, the state error is the probe's reading of each imagined frame
+    against its reading of the recorded one: zero for the perfect model, the accumulated change for
+    copy-last, and not zero with another start's actions."""
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", oracle_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    folder.state_probe = brightness_probe(monkeypatch)
+    increments = [5, 10, 15, 20] * 3
+    episodes = [brightness_episode(increments), brightness_episode(increments[::-1], start=60)]
+    config = OpenLoopConfig(context=2, horizon=3, starts=8, batch_size=4, shuffled_actions=True)
+    result = evaluate_open_loop(folder, episodes, config)
+    assert result.state_names == ["level"] and result.state_units == ["mm"]
+    assert result.state_error.shape == (8, 3, 1)
+    np.testing.assert_allclose(result.state_error, 0.0, atol=1e-3)
+    for row, (e, t) in enumerate(result.starts):
+        change = np.cumsum((increments if e == 0 else increments[::-1])[t : t + 3])
+        np.testing.assert_allclose(result.copy_last_state_error[row, :, 0], 100 * change / 127.5, rtol=1e-4)
+    assert (result.shuffled_state_error > 1.0).any()
+    summary = summarise(result, None, {})["state_error"]["level"]
+    assert summary["unit"] == "mm" and summary["imagined"] == [0.0, 0.0, 0.0]
+    assert summary["copy_last"] == [
+        round(float(v), 3) for v in np.median(result.copy_last_state_error, 0)[:, 0]
+    ]
+    assert "| level | 2 | 0.0 mm |" in "\n".join(state_error_markdown({"level": summary}))
+
+
+def test_no_state_error_without_a_probe(monkeypatch, tiny_model_path):
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", oracle_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    result = evaluate_open_loop(folder, [brightness_episode([5] * 8)], OpenLoopConfig(context=2, horizon=2))
+    assert result.state_error is None and "state_error" not in summarise(result, None, {})

@@ -110,3 +110,15 @@ def test_probe_errors_name_the_folder(tmp_path):
         save_state_probe(tmp_path, probe())
     with pytest.raises(ValueError, match="has no state_probe/"):
         load_state_probe(tmp_path)
+
+
+def test_absolute_errors_are_degrees_the_short_way_round_and_millimetres():
+    probe = StateProbe(
+        joint_names=["turns", "stops", "slides"], periodic=[True, False, False], image_size=(16, 16),
+        units=["rad", "rad", "m"],
+    )
+    states = torch.tensor([[torch.pi - 0.01, torch.pi - 0.01, 0.25]])
+    reference = torch.tensor([[-torch.pi + 0.01, -torch.pi + 0.01, 0.2]])
+    errors = probe.absolute_errors(states, reference)
+    torch.testing.assert_close(errors, torch.tensor([[1.1459, 358.8541, 50.0]]), atol=1e-3, rtol=0)
+    assert probe.error_units == ["deg", "deg", "mm"]
