@@ -118,57 +118,18 @@ def evaluate_open_loop(
     starts = starting_points(
         [len(e["frames"]) for e in episodes], config.context, config.horizon, config.starts
     )
-    sampler = AutoregressiveSampler(
-        folder.model,
-        folder.scheduler,
-        SamplerConfig(num_inference_steps=config.denoise_steps, guidance_scale=config.guidance_scale),
-    )
-    generator = torch.Generator().manual_seed(config.seed)
-    device = next(folder.model.parameters()).device
-    conditioner = folder.conditioner
     k, h = config.context, config.horizon
     normalization = folder.action_normalization
-    imagined_all, target_all, last_all, shuffled_all = [], [], [], []
     # Each start's new actions replaced by the next start's (a derangement: no start keeps its own).
     future = [normalization.normalize(episodes[e]["actions"][t : t + h]) for e, t in starts]
     others = future[1:] + future[:1]
-    batches = range(0, len(starts), config.batch_size)
-    for first in tqdm(batches, desc="open loop", unit="batch", disable=not progress, leave=False):
-        chosen = starts[first : first + config.batch_size]
-        history = np.stack([episodes[e]["frames"][t - k + 1 : t + 1] for e, t in chosen])
-        actions = np.stack(
-            [normalization.normalize(episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
-        )
-        pixels = images_to_unit_range(torch.from_numpy(history)).to(device)
-        model_history = folder.codec.encode(pixels)
-        actions_t = torch.from_numpy(actions).float().to(device)
-        # Image-conditioned (SVD) models see the first context frame's image conditioning.
-        conditioning = None if conditioner is None else conditioner(pixels[:, 0], generator)
-        with torch.no_grad():
-            state = generator.get_state()
-            latents = sampler.rollout(
-                model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator, conditioning
-            )
-            imagined = unit_range_to_images(folder.codec.decode(latents)).cpu().numpy()
-            if config.shuffled_actions:
-                after = generator.get_state()
-                generator.set_state(state)  # the same noise: only the actions differ
-                swapped = torch.from_numpy(np.stack(others[first : first + len(chosen)])).float().to(device)
-                shuffled = sampler.rollout(
-                    model_history, actions_t[:, : k - 1], swapped, generator, conditioning
-                )
-                shuffled_all.append(unit_range_to_images(folder.codec.decode(shuffled)).cpu().numpy())
-                generator.set_state(after)
-        imagined_all.append(imagined)
-        target_all.append(np.stack([episodes[e]["frames"][t + 1 : t + h + 1] for e, t in chosen]))
-        last_all.append(history[:, -1])
-    imagined = np.concatenate(imagined_all)  # [S, H, h, w, 3]
-    target = np.concatenate(target_all)
-    last = np.repeat(np.concatenate(last_all)[:, None], h, axis=1)
+    swapped = others if config.shuffled_actions else None
+    imagined, shuffled = imagine(folder, episodes, starts, config, swapped, progress)
+    target = np.stack([episodes[e]["frames"][t + 1 : t + h + 1] for e, t in starts])
+    last = np.repeat(np.stack([episodes[e]["frames"][t] for e, t in starts])[:, None], h, axis=1)
     shape = (len(starts), h)
     shown = min(examples, len(starts))
     recorded_examples = np.stack([episodes[e]["frames"][t - k + 1 : t + h + 1] for e, t in starts[:shown]])
-    shuffled = np.concatenate(shuffled_all) if shuffled_all else None
     states = {}
     probe = folder.state_probe
     if probe is not None:
@@ -192,6 +153,59 @@ def evaluate_open_loop(
         shuffled_ssim=None if shuffled is None else ssim(_flat(shuffled), _flat(target)).reshape(shape),
         **states,
     )
+
+
+def imagine(
+    folder: WorldModelFolder,
+    episodes: list[dict[str, np.ndarray]],
+    starts: list[tuple[int, int]],
+    config: OpenLoopConfig,
+    other_actions: list[np.ndarray] | None = None,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """From each start (episode, t): its K recorded frames up to t and the recorded actions in, the H
+    frames after t imagined out, uint8 [S, H, h, w, 3] (config's context and horizon set). With
+    `other_actions` (per start, [H, A] normalised), the same starts are imagined again with those
+    actions and the same noise (second value; else None)."""
+    sampler = AutoregressiveSampler(
+        folder.model,
+        folder.scheduler,
+        SamplerConfig(num_inference_steps=config.denoise_steps, guidance_scale=config.guidance_scale),
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    device = next(folder.model.parameters()).device
+    conditioner = folder.conditioner
+    k, h = config.context, config.horizon
+    normalization = folder.action_normalization
+    imagined_all, shuffled_all = [], []
+    batches = range(0, len(starts), config.batch_size)
+    for first in tqdm(batches, desc="imagining", unit="batch", disable=not progress, leave=False):
+        chosen = starts[first : first + config.batch_size]
+        history = np.stack([episodes[e]["frames"][t - k + 1 : t + 1] for e, t in chosen])
+        actions = np.stack(
+            [normalization.normalize(episodes[e]["actions"][t - k + 1 : t + h]) for e, t in chosen]
+        )
+        pixels = images_to_unit_range(torch.from_numpy(history)).to(device)
+        model_history = folder.codec.encode(pixels)
+        actions_t = torch.from_numpy(actions).float().to(device)
+        # Image-conditioned (SVD) models see the first context frame's image conditioning.
+        conditioning = None if conditioner is None else conditioner(pixels[:, 0], generator)
+        with torch.no_grad():
+            state = generator.get_state()
+            latents = sampler.rollout(
+                model_history, actions_t[:, : k - 1], actions_t[:, k - 1 :], generator, conditioning
+            )
+            imagined_all.append(unit_range_to_images(folder.codec.decode(latents)).cpu().numpy())
+            if other_actions is not None:
+                after = generator.get_state()
+                generator.set_state(state)  # the same noise: only the actions differ
+                swapped = torch.from_numpy(np.stack(other_actions[first : first + len(chosen)]))
+                shuffled = sampler.rollout(
+                    model_history, actions_t[:, : k - 1], swapped.float().to(device), generator, conditioning
+                )
+                shuffled_all.append(unit_range_to_images(folder.codec.decode(shuffled)).cpu().numpy())
+                generator.set_state(after)
+    return np.concatenate(imagined_all), (np.concatenate(shuffled_all) if shuffled_all else None)
 
 
 def _read_states(probe, frames: np.ndarray) -> torch.Tensor:

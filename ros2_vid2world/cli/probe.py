@@ -83,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"\rvid2world probe: step {step}/{config.steps} loss {loss:.4f}", end="", file=sys.stderr)
 
-    probe, summary = train_state_probe(dataset, config, joint_names, periodic, progress, args.linear_joints)
+    probe, summary = train_state_probe(
+        dataset, config, joint_names, periodic, progress, args.linear_joints, folder=folder
+    )
     if not args.json:
         print(file=sys.stderr)
     summary["out"] = str(save_state_probe(args.model, probe))
@@ -99,4 +101,11 @@ def run(args: argparse.Namespace) -> int:
                 errors.append(f"{name}: {listed}")
         print(f"vid2world probe: wrote {summary['out']} in {summary['seconds']:.0f} s; held-out median "
               f"error, {'; '.join(errors)}")
+        imagined = {**summary.get("heldout_imagined_median_error_mm", {}),
+                    **summary.get("heldout_imagined_median_error_deg", {})}
+        if imagined:
+            units = {**{s: "mm" for s in summary.get("heldout_imagined_median_error_mm", {})},
+                     **{s: "deg" for s in summary.get("heldout_imagined_median_error_deg", {})}}
+            listed = ", ".join(f"{state} {value:.2f} {units[state]}" for state, value in imagined.items())
+            print(f"  read off frames the model imagined from held-out episodes (median): {listed}")
     return 0

@@ -191,10 +191,10 @@ def run_probe(settings: dict, out: Path, where: str, check_only: bool = False) -
     if check_only:
         return {}
     _replace(Path(settings["model"]), out)
-    WorldModelFolder.load(out)  # a model, before minutes of training
+    folder = WorldModelFolder.load(out)  # a model, before minutes of training
     dataset = EpisodeDataset(settings["data"])
     names = list(dataset.manifest.get("joint_names") or [])
-    probe, summary = train_state_probe(dataset, config, names, linear_joints=linear)
+    probe, summary = train_state_probe(dataset, config, names, linear_joints=linear, folder=folder)
     summary["out"] = str(save_state_probe(out, probe))
     return summary
 

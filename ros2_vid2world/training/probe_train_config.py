@@ -14,6 +14,12 @@ class ProbeTrainConfig:
     Each training frame is blurred with a Gaussian of standard deviation drawn from [0, max_blur]
     pixels and gets Gaussian noise of a level drawn from [0, max_noise] (images in [-1, 1]), because
     the planner shows the probe imagined frames, which are softer than camera frames.
+
+    With `imagined_share` > 0 (and a world model), part of every batch is frames the model itself
+    imagined from the dataset's recorded frames and actions, 1 to `imagined_horizon` steps ahead,
+    labelled with the state recorded at the frame each stands for: the probe then learns to read the
+    model's renderings (a small pusher imagined as a soft blob, say) the way the planner will show
+    them, not only camera frames. The held-out error is then also measured on imagined frames.
     """
 
     steps: int = setting(3000, "Optimisation steps.", low=1)
@@ -22,6 +28,14 @@ class ProbeTrainConfig:
     max_blur: float = setting(1.5, "Largest blur (std) applied to a training frame.", unit="pixels", low=0.0)
     max_noise: float = setting(0.1, "Largest noise level added to a training frame (images in [-1, 1]).",
                                low=0.0)
+    imagined_share: float = setting(
+        0.0, "Share of each batch taken from frames the world model imagined (0: camera frames only).",
+        low=0.0, high=1.0,
+    )
+    imagined_frames: int = setting(4096, "Imagined training frames generated before training.", low=1)
+    imagined_horizon: int = setting(3, "Imagined frames reach this many steps past a recorded frame.",
+                                    unit="steps", low=1)
+    imagined_denoise_steps: int = setting(1, "Denoising steps per imagined frame (as the planner's).", low=1)
     holdout_episodes: int = setting(2, "The dataset's last episodes, kept out to measure the error.", low=1)
     seed: int = setting(0, "Seed of initialisation, data order and augmentation.", low=0)
 

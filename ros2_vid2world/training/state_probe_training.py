@@ -73,6 +73,32 @@ def probe_frame_split(dataset: EpisodeDataset, holdout_episodes: int) -> tuple[n
     return trained, held_out
 
 
+def imagined_frames(
+    folder, dataset: EpisodeDataset, episodes: list[int], count: int, config: ProbeTrainConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """About `count` frames the world model (`folder`) imagines from recorded frames of `episodes`
+    (one context frame, the recorded actions, `imagined_horizon` steps, the planner's sampling: no
+    guidance, `imagined_denoise_steps`), uint8 [N, h, w, 3], and the dataset's global index of the
+    recorded frame each stands for, [N]."""
+    from ..bags.open_loop_eval import OpenLoopConfig, imagine
+
+    horizon = config.imagined_horizon
+    loaded = [dataset.episode(number) for number in episodes]
+    chosen = [(e, t) for e, arrays in enumerate(loaded) for t in range(len(arrays["frames"]) - horizon)]
+    if not chosen:
+        raise ValueError(f"no episode of {str(dataset.path)!r} is longer than --imagined-horizon {horizon}.")
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(chosen), size=min(len(chosen), max(1, count // horizon)), replace=False)
+    starts = [chosen[i] for i in np.sort(picks)]
+    sampling = OpenLoopConfig(context=1, horizon=horizon, denoise_steps=config.imagined_denoise_steps,
+                              guidance_scale=1.0, batch_size=32, seed=seed)
+    arrays = [{"frames": np.asarray(a["frames"]), "actions": np.asarray(a["actions"])} for a in loaded]
+    imagined, _ = imagine(folder, arrays, starts, sampling)
+    first = np.array([dataset.episodes[number]["start"] for number in episodes])
+    labels = np.array([[first[e] + t + 1 + k for k in range(horizon)] for e, t in starts])
+    return imagined.reshape(-1, *imagined.shape[2:]), labels.reshape(-1)
+
+
 def blurred(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """[B, C, H, W] images, [B] standard deviations in pixels (0 = unchanged) -> separable Gaussian blur."""
     batch, channels, height, width = images.shape
@@ -114,14 +140,18 @@ def train_state_probe(
     periodic: list[bool] | None = None,
     progress: Callable[[int, float], None] | None = None,
     linear_joints: list[str] | tuple[str, ...] = (),
+    folder=None,
 ) -> tuple[StateProbe, dict]:
     """Fit a probe to the dataset's frames and states (`probe_states`: the joints, and the object's pose
     when the dataset keeps one); returns it with a summary of its held-out error.
 
     periodic: per joint, whether it turns without limit (default: told from the recorded range, see
     `periodic_joints`; the object's yaw is told the same way). linear_joints: joints that slide (m).
-    progress(step, loss) is called every 100 steps and at the end.
+    progress(step, loss) is called every 100 steps and at the end. folder: the world model whose
+    imagined frames make `imagined_share` of each batch (see `ProbeTrainConfig`).
     """
+    if config.imagined_share > 0 and folder is None:
+        raise ValueError("imagined_share > 0 needs the world model that imagines the frames.")
     trained, held_out = probe_frame_split(dataset, config.holdout_episodes)
     names, states, units = probe_states(dataset, list(joint_names), linear_joints)
     torch.manual_seed(config.seed)
@@ -134,14 +164,28 @@ def train_state_probe(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=config.steps)
     targets = circle_points(torch.from_numpy(states), probe.units)
     started = time.perf_counter()
+    pool = held_pool = None
+    imagined_count = round(config.batch_size * config.imagined_share)
+    if imagined_count:
+        count = len(dataset.episodes)
+        held_episodes = list(range(count - config.holdout_episodes, count))
+        pool = imagined_frames(folder, dataset, list(range(count - config.holdout_episodes)),
+                               config.imagined_frames, config, config.seed)
+        held_pool = imagined_frames(folder, dataset, held_episodes, min(1024, len(held_out)), config,
+                                    config.seed + 1)
     probe.train()
     for step in range(1, config.steps + 1):
-        batch = np.sort(rng.choice(trained, size=config.batch_size))
+        batch = np.sort(rng.choice(trained, size=config.batch_size - imagined_count))
         images = _frames(dataset, batch)
         sigma = torch.rand(len(batch)) * config.max_blur
         noise = torch.rand(len(batch), 1, 1, 1) * config.max_noise
         images = blurred(images, sigma) + torch.randn_like(images) * noise
-        loss = F.mse_loss(probe(images), targets[batch])
+        labels = targets[batch]
+        if imagined_count:  # the model's own renderings, labelled with the state they stand for
+            picks = rng.choice(len(pool[0]), size=imagined_count)
+            images = torch.cat([images, images_to_unit_range(torch.from_numpy(pool[0][picks]))])
+            labels = torch.cat([labels, targets[pool[1][picks]]])
+        loss = F.mse_loss(probe(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -168,4 +212,12 @@ def train_state_probe(
     if not angular.all():  # lengths: the sliding joints, the object's position
         summary["heldout_median_error_mm"] = per_state(np.median(errors, axis=0), ~angular)
         summary["heldout_p95_error_mm"] = per_state(np.quantile(errors, 0.95, axis=0), ~angular)
+    if held_pool is not None:  # what the planner's cost sees: the state read off imagined frames
+        with torch.no_grad():
+            read = probe.joints(images_to_unit_range(torch.from_numpy(held_pool[0])))
+        imagined = probe.absolute_errors(read, torch.from_numpy(states[held_pool[1]])).numpy()
+        summary["imagined_frames"] = int(len(pool[0]))
+        summary["heldout_imagined_median_error_deg"] = per_state(np.median(imagined, axis=0), angular)
+        if not angular.all():
+            summary["heldout_imagined_median_error_mm"] = per_state(np.median(imagined, axis=0), ~angular)
     return probe, summary

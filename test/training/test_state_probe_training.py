@@ -3,9 +3,11 @@
 import numpy as np
 import pytest
 
+from ros2_vid2world.bags import open_loop_eval
 from ros2_vid2world.dataset.store import EpisodeDataset
 from ros2_vid2world.training.state_probe_training import (
     ProbeTrainConfig,
+    imagined_frames,
     periodic_joints,
     probe_errors,
     probe_frame_split,
@@ -79,8 +81,13 @@ def test_a_dataset_with_object_poses_gives_a_probe_of_the_object_too(tmp_path):
     probe, summary = train_state_probe(dataset, config, names, linear_joints=names)
     assert list(probe.config.joint_names) == [*names, "object_x", "object_y", "object_yaw"]
     assert probe.units == ["m", "m", "m", "m", "rad"]
-    assert summary["periodic"] == {"pusher_x": False, "pusher_y": False, "object_x": False, "object_y": False,
-                                   "object_yaw": True}
+    assert summary["periodic"] == {
+        "pusher_x": False,
+        "pusher_y": False,
+        "object_x": False,
+        "object_y": False,
+        "object_yaw": True,
+    }
     # Lengths are reported in millimetres, angles in degrees, each state once.
     assert set(summary["heldout_median_error_mm"]) == {"pusher_x", "pusher_y", "object_x", "object_y"}
     assert set(summary["heldout_median_error_deg"]) == {"object_yaw"}
@@ -96,5 +103,43 @@ def test_a_dataset_with_object_poses_gives_a_probe_of_the_object_too(tmp_path):
 
 def test_linear_joints_must_be_joints_of_the_dataset(arm_dataset):
     with pytest.raises(ValueError, match=r"linear joints \['slider'\] are not joints of the dataset"):
-        train_state_probe(arm_dataset, ProbeTrainConfig(steps=1), ["shoulder", "wrist"],
-                          linear_joints=["slider"])
+        train_state_probe(
+            arm_dataset, ProbeTrainConfig(steps=1), ["shoulder", "wrist"], linear_joints=["slider"]
+        )
+
+
+def recorded_future(folder, episodes, starts, config, other_actions=None, progress=False):
+    """A stand-in for the world model that imagines exactly what was recorded next."""
+    h = config.horizon
+    return np.stack([episodes[e]["frames"][t + 1 : t + 1 + h] for e, t in starts]), None
+
+
+def test_imagined_frames_are_labelled_with_the_recorded_frame_they_stand_for(arm_dataset, monkeypatch):
+    monkeypatch.setattr(open_loop_eval, "imagine", recorded_future)
+    config = ProbeTrainConfig(imagined_horizon=3)
+    frames, labels = imagined_frames(None, arm_dataset, [2, 5], 30, config, seed=0)
+    assert frames.shape == (30, *arm_dataset.image_size, 3) and labels.shape == (30,)
+    np.testing.assert_array_equal(frames, np.asarray(arm_dataset.frames)[labels])
+    spans = [
+        range(arm_dataset.episodes[n]["start"] + 1, arm_dataset.episodes[n]["start"] + 20) for n in (2, 5)
+    ]
+    assert all(any(label in span for span in spans) for label in labels)  # never an episode's first frame
+
+
+def test_imagined_share_trains_on_the_models_frames_and_reports_their_error(arm_dataset, monkeypatch):
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[2]))
+        return recorded_future(*args, **kwargs)
+
+    monkeypatch.setattr(open_loop_eval, "imagine", counted)
+    config = ProbeTrainConfig(
+        steps=100, batch_size=32, holdout_episodes=3, imagined_share=0.5, imagined_frames=60
+    )
+    with pytest.raises(ValueError, match="imagined_share > 0 needs the world model"):
+        train_state_probe(arm_dataset, config, ["shoulder", "wrist"])
+    probe, summary = train_state_probe(arm_dataset, config, ["shoulder", "wrist"], folder=object())
+    assert calls[0] == 20  # 60 training frames at a horizon of 3; then the held-out episodes' frames
+    assert summary["imagined_frames"] == 60
+    assert set(summary["heldout_imagined_median_error_deg"]) == {"shoulder", "wrist"}
