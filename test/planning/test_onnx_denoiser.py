@@ -12,15 +12,18 @@ from ros2_vid2world.world_model.frame_cache import FrameCache
 from ros2_vid2world.world_model.presets import BASE_PRESETS
 
 
-@pytest.fixture(scope="module", params=["tiny", "image_to_video"])
+@pytest.fixture(scope="module", params=["tiny", "image_to_video_scaled"])
 def model(request):
-    """The tiny preset, and the same with an image-to-video input (first frame in extra channels)."""
+    """The tiny preset, and the same with an image-to-video input (first frame in extra channels) and
+    embedding scales (FiLM; the push model's layout)."""
     torch.manual_seed(0)
-    in_channels = 3 if request.param == "tiny" else 6
-    base = UNetSpatioTemporalConditionModel(**{**BASE_PRESETS["tiny"], "in_channels": in_channels})
-    model = causalize(base, action_dim=2, prediction_type="v_prediction").eval()
+    tiny = request.param == "tiny"
+    base = UNetSpatioTemporalConditionModel(**{**BASE_PRESETS["tiny"], "in_channels": 3 if tiny else 6})
+    model = causalize(base, action_dim=2, prediction_type="v_prediction", embedding_scale=not tiny).eval()
     for parameter in model.action_embedding.parameters():
         torch.nn.init.normal_(parameter, std=0.5)
+    for layer in getattr(model, "embedding_scales", []):
+        torch.nn.init.normal_(layer.weight, std=0.1)
     return model
 
 
@@ -53,6 +56,8 @@ def filled_cache(model, history, count, committed):
 @pytest.mark.parametrize("guided", [False, True])
 @torch.no_grad()
 def test_flat_cache_denoiser_matches_forward_cached(model, history, committed, guided):
+    # Tolerances are float32 rounding (the scaled model's features are larger): in float64 the flat
+    # denoiser and forward_cached agree within 1e-14; a wiring error is off by O(1).
     count = 3
     cache = filled_cache(model, history, count, committed)
     layout = DenoiserLayout.of(model)
@@ -62,13 +67,13 @@ def test_flat_cache_denoiser_matches_forward_cached(model, history, committed, g
 
     outputs = CachedFrameDenoiser(model, layout)(*new_frame, *layout.flatten(cache, count).values())
     assert len(outputs) == 1 + 2 * len(layout.attention) + len(layout.convs)
-    torch.testing.assert_close(outputs[0], expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(outputs[0], expected, atol=1e-4, rtol=1e-4)
     new_entries = []
     for layer, _ in layout.attention:
         new_entries.extend(entry[..., -1:, :] for entry in reference.attention[layer][-1])
     new_entries.extend(reference.conv_inputs[layer][:, :, -1:] for layer, _ in layout.convs)
     for got, want in zip(outputs[1:], new_entries, strict=True):
-        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
 def test_layout_names_every_cached_layer(model):
@@ -90,7 +95,7 @@ def test_onnx_matches_torch_at_other_sizes_than_traced(model, session, count, pa
     assert [o.name for o in session.get_outputs()] == list(layout.output_shapes())
     assert got[0].shape == (2 * count if guided else count, 1, 3, 16, 16)
     for name, g, e in zip(layout.output_shapes(), got, expected, strict=True):
-        torch.testing.assert_close(torch.from_numpy(g), e, atol=1e-4, rtol=0, msg=name)
+        torch.testing.assert_close(torch.from_numpy(g), e, atol=1e-4, rtol=1e-4, msg=name)
 
 
 def test_export_refuses_what_it_cannot_write(model, tmp_path):
