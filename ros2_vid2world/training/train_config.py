@@ -75,8 +75,8 @@ class TrainConfig:
     )
     embedding_scale: bool = setting(
         False, "Also scale every ResBlock's normalised features by the frame embedding (noise level and "
-        "action; FiLM, starting at zero) when the model is built from the base: for actions that move "
-        "small things.",
+        "action; FiLM, starting at zero), in a model built from the base or added to an --init model "
+        "without them: for actions that move small things.",
     )
     checkpoint_every: int = setting(250, "Steps between checkpoints.", low=1)
     log_every: int = setting(10, "Steps between metrics.csv rows.", low=1)

@@ -393,6 +393,8 @@ def _init_folder(config: TrainConfig, dataset: EpisodeDataset) -> WorldModelFold
         raise ValueError(f"{where} has no action_stats in its vid2world.json: its action units are unknown.")
     if model.max_frames < config.clip_frames:
         folder.model.register_to_config(max_frames=config.clip_frames)  # the window it is now trained on
+    if config.embedding_scale:  # added at zero: the model computes what it did until training moves them
+        folder.model = folder.model.with_embedding_scale()
     return folder
 
 

@@ -123,6 +123,18 @@ class Vid2WorldModel(ModelMixin, ConfigMixin):
                 nn.init.zeros_(layer.weight)
                 nn.init.zeros_(layer.bias)
 
+    def with_embedding_scale(self) -> Vid2WorldModel:
+        """This model with embedding scales added at zero (so it computes what it computed); itself
+        when it has them."""
+        if self.config.embedding_scale:
+            return self
+        config = {key: value for key, value in self.config.items() if not key.startswith("_")}
+        scaled = Vid2WorldModel(**{**config, "embedding_scale": True})
+        missing, unexpected = scaled.load_state_dict(self.state_dict(), strict=False)
+        if unexpected or not all(key.startswith("embedding_scales.") for key in missing):
+            raise RuntimeError(f"embedding scales changed more than their own layers: {missing} {unexpected}")
+        return scaled.to(device=self.device, dtype=self.dtype).train(self.training)
+
     @property
     def sample_channels(self) -> int:
         """Channels of one frame as callers pass it (the base may take extra conditioning channels)."""

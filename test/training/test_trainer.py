@@ -294,3 +294,15 @@ def test_stage_a_pre_trains_on_other_action_free_video(square_dataset, tmp_path)
     record_domain_video(tmp_path / "big", "cheetah", episodes=1, steps=6, size=24)
     with pytest.raises(ValueError, match="has 24x24 frames; --data has 16x16"):
         train(config(square_dataset, tmp_path / "m3", pretrain_data=(tmp_path / "big",)))
+
+
+def test_embedding_scale_added_to_an_init_model_starts_at_zero_and_trains(square_dataset, tmp_path):
+    train(config(square_dataset, tmp_path / "first", pretrain_steps=0, steps=1))
+    train(config(square_dataset, tmp_path / "scaled", init=tmp_path / "first", pretrain_steps=0, steps=2,
+                 embedding_scale=True, action_lr_scale=10.0))
+    first, scaled = ema_weights(tmp_path / "first"), ema_weights(tmp_path / "scaled")
+    added = sorted(set(scaled) - set(first))
+    assert added and all(name.startswith("embedding_scales.") for name in added)
+    assert set(first) <= set(scaled)
+    assert any(scaled[name].abs().max() > 0 for name in added)  # trained off their zero start
+    assert WorldModelFolder.load(tmp_path / "scaled").model.config.embedding_scale is True

@@ -93,3 +93,14 @@ def test_saved_scales_load_back(trained_scales, tmp_path):
 def test_embedding_scale_must_be_a_bool(scaled_pair):
     with pytest.raises(ValueError, match="`embedding_scale` must be true or false"):
         Vid2WorldModel.from_config({**scaled_pair[1].config, "embedding_scale": "yes"})
+
+
+def test_scales_added_to_a_model_keep_what_it_computes(scaled_pair):
+    plain = scaled_pair[0]
+    added = plain.with_embedding_scale()
+    assert added.config.embedding_scale is True and plain.config.embedding_scale is False
+    assert added.with_embedding_scale() is added
+    sample, timesteps, actions = random_inputs(frames=4)
+    torch.testing.assert_close(
+        run(added.eval(), sample, timesteps, actions), run(plain, sample, timesteps, actions)
+    )
