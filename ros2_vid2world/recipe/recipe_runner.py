@@ -22,17 +22,26 @@ from .recipe_steps import STEP_KINDS
 STATE = "recipe_state.json"
 
 
+def check_recipe(path: str | Path, work_dir: str | Path | None = None) -> int:
+    """Check every step's settings as its command would, running nothing; returns the step count.
+    Raises ValueError naming the file and step of the first bad setting."""
+    recipe = load_recipe(path, tuple(STEP_KINDS))
+    root = Path(work_dir) if work_dir is not None else recipe.work_dir
+    for step in recipe.steps:
+        where = f"{recipe.path}: step {step.name!r} ({step.kind})"
+        STEP_KINDS[step.kind](_resolved(step.settings, root), root / step.name, where, check_only=True)
+    return len(recipe.steps)
+
+
 def run_recipe(
     path: str | Path,
     work_dir: str | Path | None = None,
     report: Callable[[str], None] = print,
 ) -> dict:
     """Run (or finish) the recipe at `path`; returns {step: summary} and the published folder."""
+    check_recipe(path, work_dir)  # every step's settings checked before anything runs
     recipe = load_recipe(path, tuple(STEP_KINDS))
     root = Path(work_dir) if work_dir is not None else recipe.work_dir
-    for step in recipe.steps:  # every step's settings checked before anything runs
-        where = f"{recipe.path}: step {step.name!r} ({step.kind})"
-        STEP_KINDS[step.kind](_resolved(step.settings, root), root / step.name, where, check_only=True)
     root.mkdir(parents=True, exist_ok=True)
     state = _read_state(root)
     digests: dict[str, str] = {}
