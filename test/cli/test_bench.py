@@ -168,3 +168,22 @@ def test_frame_pass_refuses_a_size_off_the_latent_grid(svd_model, capsys):
         "cell. Got 30x30."
     )
     assert capsys.readouterr().err.strip().splitlines()[-1] == expected  # after transformers' progress bar
+
+
+def test_bench_of_a_model_calibrates_int8_on_the_dataset_given(tmp_path, tiny_model_path, capsys):
+    import numpy as np
+
+    from ros2_vid2world.dataset.store import DatasetWriter
+
+    rng = np.random.default_rng(0)
+    with DatasetWriter(tmp_path / "data", fps=10) as writer:
+        for _ in range(3):
+            frames = rng.integers(0, 255, (8, 16, 16, 3), dtype=np.uint8)
+            writer.add_episode(frames, rng.normal(size=(8, 2)).astype(np.float32), source="synthetic")
+        writer.close()
+    assert main(["bench", "--model", str(tiny_model_path), "--data", str(tmp_path / "data"), "--json",
+                 *SMALL_DECISION]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["int8_calibration"].endswith(f"clips of dataset {str(tmp_path / 'data')!r}")
+    assert math.isfinite(results["int8_psnr_db"])
+    assert results["backends"]["onnxruntime int8"]["decision_ms"] > 0
