@@ -22,6 +22,8 @@ GOAL_MODES = ("final", "discounted")
 PLANNER_METHODS = ("cem", "icem", "mppi")
 # JointGoalCost: an action moves the joints by action x dt (delta), or is the joint target (absolute).
 JOINT_ACTION_KINDS = ("delta", "absolute")
+# Where the object goal cost's reach term reads the pusher: the imagined frame, or joints + commands x dt.
+REACH_SOURCES = ("imagined", "joints")
 # What a model's actions mean (see world_model/action_space.py): a joint velocity (joint units per
 # second), a joint position target (joint units), or a joint position change per model step.
 ACTION_SPACES = ("joint_velocity", "joint_position", "joint_delta")

@@ -75,6 +75,7 @@ class OraclePlanner:
             decode=lambda frames: frames,
             probe=None if self.state_probe is None else self.state_probe.embed,
             state_probe=self.state_probe,
+            control_period=env.config.control_period,
         )
         self._warm_start = self._kept_elites = self._previous_action = None
 
@@ -88,7 +89,8 @@ class OraclePlanner:
             raise RuntimeError("call start() before act().")
         state = env.get_state()
         winners: list[torch.Tensor] = []  # per CEM iteration, the best candidate's last frame
-        context = CostContext(previous_action=self._previous_action)
+        joints = torch.as_tensor(env.observe(render=False).joint_positions, dtype=torch.float32)
+        context = CostContext(joints=joints, previous_action=self._previous_action)
 
         def score(candidates: torch.Tensor) -> torch.Tensor:
             frames = torch.stack([self._rollout(env, state, sequence) for sequence in candidates.numpy()])

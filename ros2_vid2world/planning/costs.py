@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..choices import REACH_SOURCES
 from ..world_model.latent_codec import is_patch_size
 from ..world_model.state_probe import OBJECT_STATES
 
@@ -199,6 +200,11 @@ class ObjectGoalCost(CostTerm):
     sees no plan that moves it (with the simulator itself as the model, horizon 3: 10 of 20 exploration
     goals reached without it, 20 of 20 with reach_weight / object_weight = 0.1). The goal image's pusher
     is not scored: success is the object's pose.
+
+    reach_source "joints": the pusher's position at the plan's end is not read off the imagined frame
+    but computed, context.joints + the sum of the plan's commands x `control_period` (velocity-commanded
+    sliding joints, one action per joint): a model that draws a small pusher as a faint blob three
+    steps ahead still shows where the block goes, but the probe cannot say where the pusher is.
     """
 
     name = "object_goal"
@@ -212,8 +218,12 @@ class ObjectGoalCost(CostTerm):
         yaw_radius: float,
         reach_weight: float = 0.0,
         name: str | None = None,
+        reach_source: str = "imagined",
+        control_period: float = 1.0,
     ):
         super().__init__(1.0, name)
+        if reach_source not in REACH_SOURCES:
+            raise ValueError(f"`reach_source` must be one of {list(REACH_SOURCES)}. Got {reach_source!r}.")
         if goal.ndim != 3:
             raise ValueError(f"`goal` must be a latent [C, h, w]. Got shape {list(goal.shape)}.")
         self.object = probe.state_index(OBJECT_STATES, "the object goal cost")
@@ -229,6 +239,7 @@ class ObjectGoalCost(CostTerm):
                 )
         self.probe, self.decode, self.goal_shape = probe, decode, goal.shape
         self.object_weight, self.yaw_radius, self.reach_weight = object_weight, yaw_radius, reach_weight
+        self.reach_source, self.control_period = reach_source, control_period
         with torch.no_grad():
             self.goal_state = self._states(goal[None])[0]
 
@@ -249,10 +260,24 @@ class ObjectGoalCost(CostTerm):
         turn = self.yaw_radius**2 * (2 - 2 * torch.cos(states[:, yaw] - goal[yaw]))
         total = self.object_weight * (position + turn)
         if self.pusher:
-            px, py = self.pusher
-            reach = (states[:, px] - states[:, x]) ** 2 + (states[:, py] - states[:, y]) ** 2
+            pusher = states[:, self.pusher] if self.reach_source == "imagined" else self._commanded_pusher(
+                candidates, context
+            )
+            reach = (pusher[:, 0] - states[:, x]) ** 2 + (pusher[:, 1] - states[:, y]) ** 2
             total = total + self.reach_weight * reach
         return total
+
+    def _commanded_pusher(self, candidates: torch.Tensor, context: CostContext) -> torch.Tensor:
+        """[N, 2] the pusher's joints at the plan's end: now + the commanded velocities x control_period."""
+        joints = context.joints
+        if joints is None or joints.ndim != 1 or candidates.shape[2] != joints.shape[0]:
+            got = None if joints is None else list(joints.shape)
+            raise ValueError(
+                "reach_source 'joints' needs the current joint positions, one per action entry "
+                f"(velocity commands): actions {list(candidates.shape[2:])}, joints {got}."
+            )
+        moved = joints.to(candidates) + candidates.sum(dim=1) * self.control_period
+        return moved[:, self.pusher].float()
 
 
 class ActionMagnitudeCost(CostTerm):

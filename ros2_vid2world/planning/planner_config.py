@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..choices import GOAL_MODES, JOINT_ACTION_KINDS
+from ..choices import GOAL_MODES, JOINT_ACTION_KINDS, REACH_SOURCES
 from ..settings import check_settings, defaults, same_rules_as, setting
 from ..world_model.sampler_config import SamplerConfig
 from .cem_config import CEMConfig
@@ -116,6 +116,14 @@ class PlannerConfig:
         "object, both read off each plan's last imagined frame (m^2): draws the pusher to the object; "
         "0 = off.",
         low=0.0, dynamic=True,
+    )
+    reach_source: str = setting(
+        "imagined",
+        "Where the reach term's pusher position comes from: imagined (the probe's reading of the plan's "
+        "last imagined frame) or joints (the current joint positions plus the plan's velocity commands "
+        "times the control period: the robot's own kinematics, for velocity-commanded sliding joints; "
+        "the object is still read off the imagined frame).",
+        choices=REACH_SOURCES, dynamic=True,
     )
     goal_tolerance: float = setting(
         0.0,

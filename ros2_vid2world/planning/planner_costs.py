@@ -27,6 +27,7 @@ def planner_costs(
     patch_size: int = 1,
     goal_joints: torch.Tensor | None = None,
     state_probe=None,
+    control_period: float = 1.0,
 ) -> CompositeCost:
     """Every term whose weight is set and whose inputs exist, summed.
 
@@ -35,7 +36,8 @@ def planner_costs(
     pixels, as the oracle's are); probe: a state probe's `embed`, needed when `probe_weight` > 0;
     patch_size: for pixel-patch models, so that `goal_blur` is in image pixels; goal_joints: [J] for
     the joint goal term; state_probe: the `StateProbe` itself, needed when `object_weight` or
-    `reach_weight` > 0 (the object goal term reads its states). With no term to score, every plan costs 0.
+    `reach_weight` > 0 (the object goal term reads its states); control_period: seconds per action, for
+    `reach_source` joints. With no term to score, every plan costs 0.
     """
     terms = []
     if goal is not None and config.goal_weight > 0:
@@ -60,7 +62,8 @@ def planner_costs(
                 "probe that reads the object's pose; none was given."
             )
         terms.append(ObjectGoalCost(state_probe, decode, goal, config.object_weight, config.object_yaw_radius,
-                                    config.reach_weight))
+                                    config.reach_weight, reach_source=config.reach_source,
+                                    control_period=control_period))
     if config.action_weight > 0:
         terms.append(ActionMagnitudeCost(weight=config.action_weight))
     if config.smoothness_weight > 0:

@@ -282,4 +282,5 @@ class VisualPlanner:
             patch_size=self.folder.codec.patch_size,
             goal_joints=self._goal_joints,
             state_probe=probe,
+            control_period=self.folder.control_period,
         )

@@ -302,6 +302,25 @@ def test_object_goal_cost_scores_the_objects_pose_with_turns_as_distance_and_dra
     torch.testing.assert_close(with_reach - cost, expected, rtol=1e-4, atol=1e-6)
 
 
+def test_reach_from_joints_takes_the_pusher_from_the_commands_not_the_imagined_frame():
+    """reach_source joints: the pusher ends where the joints plus the commanded velocities x the control
+    period put it, whatever the imagined frame shows; the object is still read off the frame."""
+    goal = state_frames([[0.0, 0.0, 0.1, 0.0, 0.0]])[0]
+    latents = state_frames([[-0.2, -0.2, 0.1, 0.0, 0.0]] * 2)[:, None].repeat(1, 3, 1, 1, 1)  # pusher far
+    candidates = torch.zeros(2, 3, 2)
+    candidates[1, :, 0] = 0.1  # 3 steps of 0.1 m/s in x at 0.2 s: 6 cm to the right
+    joints = torch.tensor([0.04, 0.0])
+    term = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.05, reach_weight=10.0,
+                          reach_source="joints", control_period=0.2)
+    cost = term(latents, candidates, CostContext(joints=joints))
+    # Object on its goal: only the reach term, from (0.04, 0) and (0.10, 0) to the object at (0.1, 0).
+    torch.testing.assert_close(cost, torch.tensor([10 * 0.06**2, 0.0]), rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match=r"reach_source 'joints' needs the current joint positions"):
+        term(latents, candidates, CostContext())
+    with pytest.raises(ValueError, match=r"`reach_source` must be one of \['imagined', 'joints'\]"):
+        ObjectGoalCost(push_reader(), lambda x: x, goal, 1.0, 0.05, reach_source="probe")
+
+
 def test_object_goal_cost_refuses_a_probe_that_does_not_read_the_task():
     goal = state_frames([[0.0] * 5])[0]
     arm = push_reader(["shoulder", "wrist", "elbow", "hand", "finger"], ["rad"] * 5)
