@@ -29,6 +29,11 @@ class CostContext:
     previous_action: torch.Tensor | None = None
 
 
+def commanded_joints(joints: torch.Tensor, candidates: torch.Tensor, dt: float) -> torch.Tensor:
+    """[J] joints now, [N, H, J] commands that each move the joints by command x dt -> [N, J] at the end."""
+    return joints.to(candidates) + candidates.sum(dim=1) * dt
+
+
 class CostTerm:
     """A weighted cost term. Subclasses implement `cost` (unweighted); calling the term applies the weight."""
 
@@ -276,8 +281,7 @@ class ObjectGoalCost(CostTerm):
                 "reach_source 'joints' needs the current joint positions, one per action entry "
                 f"(velocity commands): actions {list(candidates.shape[2:])}, joints {got}."
             )
-        moved = joints.to(candidates) + candidates.sum(dim=1) * self.control_period
-        return moved[:, self.pusher].float()
+        return commanded_joints(joints, candidates, self.control_period)[:, self.pusher].float()
 
 
 class ActionMagnitudeCost(CostTerm):
@@ -361,7 +365,7 @@ class JointGoalCost(CostTerm):
                     f"JointGoalCost(action_kind='delta') needs context.joints of shape [J] = [{num_joints}]. "
                     f"Got {got}."
                 )
-            final = joints.to(candidates) + candidates.sum(dim=1) * self.dt
+            final = commanded_joints(joints, candidates, self.dt)
         return ((final - goal) ** 2).sum(dim=1)
 
 

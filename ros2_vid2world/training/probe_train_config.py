@@ -29,8 +29,9 @@ class ProbeTrainConfig:
     max_noise: float = setting(0.1, "Largest noise level added to a training frame (images in [-1, 1]).",
                                low=0.0)
     imagined_share: float = setting(
-        0.0, "Share of each batch taken from frames the world model imagined (0: camera frames only).",
-        low=0.0, high=1.0,
+        0.0, "Share of each batch taken from frames the world model imagined (0: camera frames only; "
+        "below 1: goal images are camera frames).",
+        low=0.0, below=1.0,
     )
     imagined_frames: int = setting(4096, "Imagined training frames generated before training.", low=1)
     imagined_horizon: int = setting(3, "Imagined frames reach this many steps past a recorded frame.",

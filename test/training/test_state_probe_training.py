@@ -67,6 +67,7 @@ def test_too_few_episodes_and_wrong_joint_names_are_refused(arm_dataset):
         (dict(holdout_episodes=0), "`holdout_episodes` must be an integer >= 1"),
         (dict(learning_rate=float("nan")), "`learning_rate` must be a finite number > 0"),
         (dict(max_blur=-1.0), "`max_blur` must be a finite number >= 0"),
+        (dict(imagined_share=1.0), r"`imagined_share` must be in \[0, 1\)"),
     ],
 )
 def test_bad_training_settings_name_the_setting(changes, message):
