@@ -64,6 +64,7 @@ class TrainConfig:
     )
     clean_context_prob: float = same_rules_as(DiffusionForcingConfig, "clean_context_prob", 0.0)
     terminal_prob: float = same_rules_as(DiffusionForcingConfig, "terminal_prob", 0.0)
+    context_loss: bool = same_rules_as(DiffusionForcingConfig, "context_loss", False)
     motion_weight: float = same_rules_as(DiffusionForcingConfig, "motion_weight", 0.0)
     prediction_type: str = setting(
         "v_prediction", "What the model predicts (v_prediction trains with zero terminal SNR).",
@@ -105,6 +106,7 @@ class TrainConfig:
             action_dropout=self.action_dropout,
             clean_context_prob=self.clean_context_prob,
             terminal_prob=self.terminal_prob,
+            context_loss=self.context_loss,
             motion_weight=self.motion_weight,
         )
 

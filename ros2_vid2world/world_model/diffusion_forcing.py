@@ -31,7 +31,9 @@ class DiffusionForcingConfig:
     levels as usual. With independent levels alone, a frame rarely sees a clean past (all 5 earlier
     frames of a 6-frame clip below level 100 once in 10^5 clips), yet every imagined frame of a plan
     is predicted from one; 0 is the plain Diffusion Forcing of the paper. The loss of those clips
-    leaves out their context frames (see `_with_clean_contexts`).
+    leaves out their context frames (see `_with_clean_contexts`) unless `context_loss` is set: the
+    trainer kept them until 2026-12-03, and models/reacher's stage 4 was trained with them, so its
+    recipe sets it to make the same model.
 
     terminal_prob: in those clips, the share of frames from the split on put at the last level (pure
     noise under a zero-terminal-SNR schedule), where every sampled frame starts and where a
@@ -65,6 +67,9 @@ class DiffusionForcingConfig:
         0.0,
         "In those clips, the share of noisy frames at the last (pure-noise) level, where sampling starts.",
         low=0.0, high=1.0,
+    )
+    context_loss: bool = setting(
+        False, "Keep the clean past of those clips in the loss (as the trainer did before 2026-12-03).",
     )
     motion_weight: float = setting(
         0.0,
@@ -117,6 +122,8 @@ def diffusion_forcing_loss(
     supervised = torch.ones((batch, frames), dtype=torch.bool, device=device)
     if config.clean_context_prob > 0 and frames > 1:
         timesteps, supervised = _with_clean_contexts(timesteps, config, scheduler, generator)
+        if config.context_loss:
+            supervised = torch.ones_like(supervised)
     noise = torch.randn(clean.shape, device=device, dtype=clean.dtype, generator=generator)
     keep = torch.rand((batch, frames), device=device, generator=generator) >= config.action_dropout
 

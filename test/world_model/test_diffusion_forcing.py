@@ -160,3 +160,9 @@ def test_motion_weight_counts_errors_where_the_picture_changed_more(tiny_model):
     still_share = 1 / 256 + 4 / 576
     ratio = added_loss(moving, 5.0) / added_loss(still, 5.0)
     assert ratio == pytest.approx(moving_share / still_share, rel=0.05)  # 4.2
+
+
+def test_context_loss_keeps_the_clean_past_in_the_loss(tiny_model):
+    # As the trainer did before the clean past was left out: what the model says about it counts again.
+    config = DiffusionForcingConfig(clean_context_prob=1.0, terminal_prob=1.0, context_loss=True)
+    assert loss_of(ContextSpoiler(tiny_model), config) > loss_of(tiny_model, config) + 10.0
