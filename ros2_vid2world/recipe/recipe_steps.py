@@ -346,18 +346,24 @@ def run_export_onnx(settings: dict, out: Path, where: str, check_only: bool = Fa
 
 @step_kind
 def run_table(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
-    """One table of evaluations: {rows: {label: "@eval_bag or demo step"}, copy_to: FILE.md}. Writes
-    table.md and table.json: per row, PSNR and SSIM per imagined step, with shuffled actions when
-    measured, and closed-loop success for demo rows."""
+    """One table of evaluations: {rows: {label: "@eval_bag or demo step"}, copy_to: FILE.md,
+    plot_to: FILE.png}. Writes table.md and table.json: per row, PSNR and SSIM per imagined step, with
+    shuffled actions when measured, and closed-loop success for demo rows; with demo rows, frontier.png
+    (success against median decision, `frontier_plot`), also copied to `plot_to`."""
 
     rows = settings.get("rows")
-    unknown = sorted(set(settings) - {"rows", "copy_to", "title"})
+    unknown = sorted(set(settings) - {"rows", "copy_to", "title", "plot_to"})
     if not isinstance(rows, dict) or not rows or unknown:
-        raise ValueError(f"{where}: needs `rows` (label: step), takes `copy_to`, `title`; got {unknown}.")
+        raise ValueError(
+            f"{where}: needs `rows` (label: step), takes `copy_to`, `plot_to`, `title`; got {unknown}."
+        )
     if check_only:
         return {}
     table = {label: json.loads((Path(path) / "report.json").read_text()) for label, path in rows.items()}
     text = _markdown_table(settings.get("title", "Evaluations"), table)
+    points = _frontier_points(table)
+    if settings.get("plot_to") and not points:
+        raise ValueError(f"{where}: `plot_to` needs demo rows with a median decision time; there are none.")
     from ..world_model.folder import replace_folder
 
     staging = out.parent / f".{out.name}.writing"
@@ -365,11 +371,29 @@ def run_table(settings: dict, out: Path, where: str, check_only: bool = False) -
     staging.mkdir(parents=True)
     (staging / "table.md").write_text(text)
     (staging / "table.json").write_text(json.dumps(table, indent=2, default=str) + "\n")
+    if points:
+        from .frontier_plot import write_frontier_plot
+
+        write_frontier_plot(points, staging / "frontier.png", settings.get("title", "Closed loop"))
     replace_folder(staging, out)
     if settings.get("copy_to"):
         Path(settings["copy_to"]).parent.mkdir(parents=True, exist_ok=True)
         Path(settings["copy_to"]).write_text(text)
+    if settings.get("plot_to"):
+        Path(settings["plot_to"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out / "frontier.png", settings["plot_to"])
     return {"rows": len(table), "out": str(out)}
+
+
+def _frontier_points(table: dict) -> dict:
+    """Per demo row with a learned median decision: (median s, success rate, its 95% interval)."""
+    points = {}
+    for label, report in table.items():
+        median = ((report.get("decision_latency") or {}).get("learned") or {}).get("median_s")
+        if "success_rate" in report and report["success_rate"] is not None and median is not None:
+            interval = (report.get("success_rate_ci95") or {}).get("learned")
+            points[label] = (median, report["success_rate"], tuple(interval) if interval else None)
+    return points
 
 
 def _markdown_table(title: str, table: dict) -> str:

@@ -204,3 +204,44 @@ def test_every_shipped_recipe_passes_its_checks(shipped):
     from ros2_vid2world.recipe.recipe_runner import check_recipe
 
     assert check_recipe(SHIPPED / shipped) > 0
+
+
+def test_a_table_of_closed_loop_rows_plots_success_against_the_median_decision(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from ros2_vid2world.recipe.frontier_plot import COLORS
+    from ros2_vid2world.recipe.recipe_steps import run_table
+
+    rows = {}
+    for label, rate, median in (("slow, sure", 0.96, 1.4), ("fast, less sure", 0.80, 0.5)):
+        folder = tmp_path / label.replace(", ", "_")
+        folder.mkdir()
+        report = {"success_rate": rate, "success_rate_ci95": {"learned": [rate - 0.1, min(1.0, rate + 0.03)]},
+                  "episodes_completed": 50, "decision_latency": {"learned": {"median_s": median}}}
+        (folder / "report.json").write_text(json.dumps(report))
+        rows[label] = str(folder)
+    plot = tmp_path / "docs" / "frontier.png"
+    run_table({"rows": rows, "title": "Frontier", "plot_to": str(plot)}, tmp_path / "table", "step 'table'")
+    pixels = np.asarray(Image.open(plot).convert("RGB"))[:, :560]  # the axes, not the legend
+
+    def centre(color):
+        rows_, columns = np.nonzero((pixels == color).all(axis=-1))
+        assert len(rows_), f"no point drawn in {color}"
+        return columns.mean(), rows_.mean()
+
+    (slow_x, slow_y), (fast_x, fast_y) = centre(COLORS[0]), centre(COLORS[1])
+    assert slow_x > fast_x  # more seconds: further right
+    assert slow_y < fast_y  # more success: higher up
+    assert (tmp_path / "table" / "frontier.png").read_bytes() == plot.read_bytes()
+
+
+def test_plot_to_without_closed_loop_rows_is_refused(tmp_path):
+    from ros2_vid2world.recipe.recipe_steps import run_table
+
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "report.json").write_text(json.dumps({"psnr": [30.0], "copy_last_psnr": [31.0]}))
+    with pytest.raises(ValueError, match="`plot_to` needs demo rows with a median decision time"):
+        run_table({"rows": {"m": str(tmp_path / "eval")}, "plot_to": str(tmp_path / "p.png")},
+                  tmp_path / "table", "step 'table'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["eval"]  # nothing written
