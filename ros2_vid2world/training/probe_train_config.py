@@ -37,6 +37,10 @@ class ProbeTrainConfig:
     imagined_horizon: int = setting(3, "Imagined frames reach this many steps past a recorded frame.",
                                     unit="steps", low=1)
     imagined_denoise_steps: int = setting(1, "Denoising steps per imagined frame (as the planner's).", low=1)
+    yaw_pooling: bool = setting(
+        True, "Read an object's yaw by attention pooling over the image (translation-equivariant; see "
+        "StateProbe) rather than by the dense head. Used when the dataset keeps object poses.",
+    )
     holdout_episodes: int = setting(2, "The dataset's last episodes, kept out to measure the error.", low=1)
     seed: int = setting(0, "Seed of initialisation, data order and augmentation.", low=0)
 

@@ -28,6 +28,15 @@ an angle (rad) or a length (m, a sliding joint such as the pusher's, or the obje
 length has no circle: its pair of outputs is (1, q / LENGTH_SCALE), read back as LENGTH_SCALE times
 the second. (As (cos q, sin q) a length of centimetres is a tiny sine beside a cosine near 1, and the
 angle read back divides by the cosine's error: held-out errors of 10-16 cm on a 0.5 m table.)
+
+With `yaw_pooling`, the object's yaw is not read by the dense head. A branch on the feature map before
+the last stride (with the deeper map upsampled onto it as context) gives at every location a weight and
+a (cos, sin); the yaw's pair is their mean under a spatial softmax of the weights: attention pooling.
+That is translation-equivariant: the T looks the same wherever it lies, so what the branch learns at
+one place holds at every other, where a dense head must learn every orientation at every place. On
+the push task (600 steps, 8,000 frames, held-out median): yaw 7.3 degrees pooled against 91 dense
+(the dense head's best run, 6,000 steps on 62,000 frames: 9.9, and 43-60 in others); the shared
+features it trains also read the block's position better (2.3 mm against 33 at 600 steps).
 """
 
 from __future__ import annotations
@@ -98,6 +107,7 @@ class StateProbe(ModelMixin, ConfigMixin):
         channels: tuple[int, ...] | list[int] = (32, 64, 64, 128),
         hidden_size: int = 256,
         units: tuple[str, ...] | list[str] | None = None,
+        yaw_pooling: bool = False,
     ):
         super().__init__()
         if not joint_names or not all(isinstance(name, str) and name for name in joint_names):
@@ -118,6 +128,13 @@ class StateProbe(ModelMixin, ConfigMixin):
             raise ValueError(f"`channels` must list at least 2 positive integers. Got {channels!r}.")
         if not isinstance(hidden_size, int) or hidden_size < 1:
             raise ValueError(f"`hidden_size` must be a positive integer. Got {hidden_size!r}.")
+        if yaw_pooling and (tuple(joint_names[-3:]) != OBJECT_STATES or units is None
+                            or tuple(units[-3:]) != OBJECT_UNITS):
+            raise ValueError(
+                "`yaw_pooling` reads an object's yaw: the states must end with "
+                f"{list(OBJECT_STATES)} in units {list(OBJECT_UNITS)}. "
+                f"Got {list(joint_names)} in {units!r}."
+            )
         layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 3, padding=1), nn.SiLU()]
         height, width = image_size
         for previous, current in zip(channels[:-1], channels[1:], strict=True):
@@ -130,6 +147,12 @@ class StateProbe(ModelMixin, ConfigMixin):
             nn.SiLU(),
             nn.Linear(hidden_size, 2 * len(joint_names)),
         )
+        if yaw_pooling:  # per location: a weight and (cos, sin), on the map before the last stride
+            self.yaw_maps = nn.Sequential(
+                nn.Conv2d(channels[-2] + channels[-1], channels[-2], 3, padding=1),
+                nn.SiLU(),
+                nn.Conv2d(channels[-2], 3, 1),
+            )
 
     @property
     def num_joints(self) -> int:
@@ -156,7 +179,18 @@ class StateProbe(ModelMixin, ConfigMixin):
         if images.ndim != 4 or tuple(images.shape[1:]) != expected:
             shape = ", ".join(map(str, expected))
             raise ValueError(f"images must be [B, {shape}] in [-1, 1]. Got {list(images.shape)}.")
-        return self.head(self.features(images.to(self.dtype)))
+        images = images.to(self.dtype)
+        if not self.config.yaw_pooling:
+            return self.head(self.features(images))
+        finer = self.features[:-2](images)  # the map before the last stride-2 convolution
+        deep = self.features[-2:](finer)
+        context = nn.functional.interpolate(deep, size=finer.shape[-2:], mode="nearest")
+        maps = self.yaw_maps(torch.cat([finer, context], dim=1)).flatten(2)  # [B, 3, h * w]
+        weights = maps[:, 0].softmax(dim=-1)
+        yaw = (weights[:, None] * maps[:, 1:]).sum(dim=-1)  # [B, 2]: (cos, sin), unnormalised
+        points = self.head(deep)
+        count = self.num_joints
+        return torch.cat([points[:, : count - 1], yaw[:, :1], points[:, count:-1], yaw[:, 1:]], dim=1)
 
     @torch.no_grad()
     def joints(self, images: torch.Tensor) -> torch.Tensor:

@@ -144,3 +144,18 @@ def test_imagined_share_trains_on_the_models_frames_and_reports_their_error(arm_
     assert calls[0] == 20  # 60 training frames at a horizon of 3; then the held-out episodes' frames
     assert summary["imagined_frames"] == 60
     assert set(summary["heldout_imagined_median_error_deg"]) == {"shoulder", "wrist"}
+
+
+def test_object_yaw_is_pooled_by_default_and_the_dense_head_stays_an_option(tmp_path):
+    dataset = EpisodeDataset(write_push_dataset(tmp_path / "push"))
+    names = ["pusher_x", "pusher_y"]
+    config = ProbeTrainConfig(steps=1, batch_size=8, holdout_episodes=3)
+    assert train_state_probe(dataset, config, names, linear_joints=names)[0].config.yaw_pooling is True
+    dense = ProbeTrainConfig(steps=1, batch_size=8, holdout_episodes=3, yaw_pooling=False)
+    assert train_state_probe(dataset, dense, names, linear_joints=names)[0].config.yaw_pooling is False
+
+
+def test_a_probe_without_an_object_has_no_yaw_to_pool(arm_dataset):
+    config = ProbeTrainConfig(steps=1, batch_size=8, holdout_episodes=2)
+    probe, _ = train_state_probe(arm_dataset, config, ["shoulder", "wrist"])
+    assert probe.config.yaw_pooling is False

@@ -122,3 +122,80 @@ def test_absolute_errors_are_degrees_the_short_way_round_and_millimetres():
     errors = probe.absolute_errors(states, reference)
     torch.testing.assert_close(errors, torch.tensor([[1.1459, 358.8541, 50.0]]), atol=1e-3, rtol=0)
     assert probe.error_units == ["deg", "deg", "mm"]
+
+
+PUSH_STATES = ["pusher_x", "pusher_y", "object_x", "object_y", "object_yaw"]
+PUSH_UNITS = ["m", "m", "m", "m", "rad"]
+
+
+def pooling_probe(image_size=(16, 16)):
+    torch.manual_seed(0)
+    return StateProbe(PUSH_STATES, [False] * 4 + [True], image_size=list(image_size), units=PUSH_UNITS,
+                      yaw_pooling=True).eval()
+
+
+class FixedMaps(torch.nn.Module):
+    """Stands in for the yaw branch: the same weight logits and (cos, sin) maps for every image."""
+
+    def __init__(self, maps):
+        super().__init__()
+        self.maps = maps
+
+    def forward(self, features):
+        return self.maps.expand(len(features), *self.maps.shape[1:])
+
+
+def test_the_pooled_yaw_is_the_softmax_weighted_mean_of_the_maps():
+    model = pooling_probe()
+    maps = torch.zeros(1, 3, 4, 4)
+    maps[0, 0] = -1e4
+    maps[0, 0, 1, 2] = maps[0, 0, 3, 0] = 0.0  # two locations share the weight
+    maps[0, 1:, 1, 2] = torch.tensor([0.6, 0.8])
+    maps[0, 1:, 3, 0] = torch.tensor([0.2, 0.4])
+    model.yaw_maps = FixedMaps(maps)
+    images = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        points = model(images)
+        dense = model.head(model.features(images))
+    torch.testing.assert_close(points[:, 4], torch.full((2,), 0.4))  # the yaw's cos: (0.6 + 0.2) / 2
+    torch.testing.assert_close(points[:, 9], torch.full((2,), 0.6))  # its sin
+    # Every other state is the dense head's, as without pooling.
+    keep = [0, 1, 2, 3, 5, 6, 7, 8]
+    torch.testing.assert_close(points[:, keep], dense[:, keep])
+    torch.testing.assert_close(model.joints(images)[:, 4], torch.full((2,), math.atan2(0.6, 0.4)))
+
+
+def test_the_pooled_yaw_reads_the_same_wherever_the_object_lies():
+    """Attention pooling is translation-equivariant: a pattern moved by the network's stride reads the
+    same yaw (away from the borders); the dense head's reading of it moves."""
+    model = pooling_probe((96, 96)).double()  # float64: equal to rounding, so any leak shows
+    pattern = torch.rand(3, 6, 6, dtype=torch.float64) * 2 - 1
+    here, there = torch.full((2, 3, 96, 96), -1.0, dtype=torch.float64).unbind(0)
+    here[:, 40:46, 40:46] = pattern
+    there[:, 48:54, 40:46] = pattern  # 8 pixels down: one cell of the deepest map
+    with torch.no_grad():
+        points = model(torch.stack([here, there]))
+    torch.testing.assert_close(points[0, [4, 9]], points[1, [4, 9]], atol=1e-12, rtol=0)
+    assert (points[0, [0, 5]] - points[1, [0, 5]]).abs().max() > 1e-6
+
+
+def test_a_pooling_probe_saves_and_loads(folder, tmp_path):
+    path = folder.save(tmp_path / "wm")
+    original = pooling_probe()
+    save_state_probe(path, original)
+    loaded = load_state_probe(path)
+    assert loaded.config.yaw_pooling is True
+    images = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(images), original(images))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [dict(joint_names=["a", "b"], periodic=[False, False], units=["m", "m"]), dict(units=None)],
+)
+def test_yaw_pooling_needs_an_object_pose(changes):
+    arguments = dict(joint_names=PUSH_STATES, periodic=[False] * 4 + [True], image_size=[16, 16],
+                     units=PUSH_UNITS, yaw_pooling=True) | changes
+    with pytest.raises(ValueError, match="`yaw_pooling` reads an object's yaw: the states must end with"):
+        StateProbe(**arguments)
