@@ -418,8 +418,10 @@ def _markdown_table(title: str, table: dict) -> str:
         for label, report in demos.items():
             latency = (report.get("decision_latency") or {}).get("learned") or {}
             median = latency.get("median_s")
+            episodes = report.get("episodes_completed")  # per policy in demo reports: the learned one's
+            episodes = episodes.get("learned") if isinstance(episodes, dict) else episodes
             lines.append(
-                f"| {label} | {_rate(report['success_rate'])} | {report.get('episodes_completed')} | "
+                f"| {label} | {_rate(report['success_rate'])} | {episodes} | "
                 f"{'-' if median is None else f'{median:.2f}'} | "
                 f"{_rate(report.get('random_success_rate'))} | {_rate(report.get('oracle_success_rate'))} |"
             )

@@ -174,7 +174,8 @@ def test_a_push_collect_step_takes_the_push_task_settings(tmp_path):
 def test_a_closed_loop_row_shows_success_and_the_median_decision():
     from ros2_vid2world.recipe.recipe_steps import _markdown_table
 
-    demo = {"success_rate": 0.94, "episodes_completed": 50, "random_success_rate": None,
+    demo = {"success_rate": 0.94, "episodes_completed": {"learned": 50, "random": 0, "oracle": 50},
+            "random_success_rate": None,
             "oracle_success_rate": 0.98, "decision_latency": {"learned": {"median_s": 0.8123}}}
     text = _markdown_table("Frontier", {"cem 16 x 2": demo})
     assert "| closed loop | success | episodes | median decision (s) | random | oracle |" in text
