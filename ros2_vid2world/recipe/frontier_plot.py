@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-WIDTH, HEIGHT = 760, 420
-LEFT, TOP, RIGHT, BOTTOM = 60, 40, 560, 370  # the axes; the legend goes right of them
+WIDTH, HEIGHT = 820, 440
+LEFT, TOP, RIGHT, BOTTOM = 60, 60, 560, 390  # the axes; the legend goes right of them
 COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
@@ -32,7 +32,7 @@ def write_frontier_plot(
         return (LEFT + seconds / x_top * (RIGHT - LEFT),
                 BOTTOM - (rate - y_low) / (1.0 - y_low) * (BOTTOM - TOP))
 
-    draw.text((LEFT, 12), title, fill=(0, 0, 0), font=font)
+    draw.text((8, 8), title, fill=(0, 0, 0), font=font)
     draw.line([(LEFT, TOP), (LEFT, BOTTOM), (RIGHT, BOTTOM)], fill=(0, 0, 0))
     for k in range(6):  # ticks: success on the left, seconds below
         rate = y_low + k / 5 * (1.0 - y_low)
@@ -44,7 +44,7 @@ def write_frontier_plot(
         draw.line([(x, BOTTOM), (x, BOTTOM + 3)], fill=(0, 0, 0))
         draw.text((x - 10, BOTTOM + 6), f"{seconds:.2g}", fill=(0, 0, 0), font=font)
     draw.text((RIGHT - 150, BOTTOM + 20), "median decision (s)", fill=(0, 0, 0), font=font)
-    draw.text((8, TOP - 24), "success rate (95% interval)", fill=(0, 0, 0), font=font)
+    draw.text((8, TOP - 26), "success rate (95% interval)", fill=(0, 0, 0), font=font)
     for index, (label, (seconds, rate, interval)) in enumerate(points.items()):
         color = COLORS[index % len(COLORS)]
         x, y = at(seconds, rate)
@@ -54,7 +54,7 @@ def write_frontier_plot(
         draw.ellipse([x - 5, y - 5, x + 5, y + 5], fill=color)
         legend_y = TOP + index * 18
         draw.ellipse([RIGHT + 16, legend_y + 2, RIGHT + 24, legend_y + 10], fill=color)
-        draw.text((RIGHT + 30, legend_y), f"{label[:28]}", fill=(0, 0, 0), font=font)
+        draw.text((RIGHT + 30, legend_y), f"{label[:38]}", fill=(0, 0, 0), font=font)
     image.save(path)
     return path
 
