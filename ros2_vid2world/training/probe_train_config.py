@@ -38,7 +38,7 @@ class ProbeTrainConfig:
                                     unit="steps", low=1)
     imagined_denoise_steps: int = setting(1, "Denoising steps per imagined frame (as the planner's).", low=1)
     yaw_pooling: bool = setting(
-        True, "Read an object's yaw by attention pooling over the image (translation-equivariant; see "
+        False, "Read an object's yaw by attention pooling over the image (translation-equivariant; see "
         "StateProbe) rather than by the dense head. Used when the dataset keeps object poses.",
     )
     holdout_episodes: int = setting(2, "The dataset's last episodes, kept out to measure the error.", low=1)
