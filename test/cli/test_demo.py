@@ -67,7 +67,7 @@ def test_the_push_demo_without_its_model(tmp_path, capsys, monkeypatch):
     push = ["demo", "--task", "push", "--out", str(out)]
     line = one_error_line(capsys, [*push, "--model", str(tmp_path / "nope")])
     assert "--model" in line and "does not exist" in line and not out.exists()
-    # No --model: the shipped models/push, here not found (as before it is trained).
+    # No --model: the shipped models/push, here not found (an install without it).
     monkeypatch.setattr(model_check, "find_shared", lambda relative: None)
     line = one_error_line(capsys, push)
     assert "the shipped models/push was not found" in line and "--model DIR" in line and not out.exists()

@@ -94,10 +94,16 @@ def test_the_weights_that_read_the_probe():
     assert model_check.probe_weights_set(PlannerConfig(probe_weight=1.0)) == ["probe_weight"]
 
 
-def test_the_default_push_model_is_the_shipped_one_or_a_clear_error():
-    try:
-        path = default_model_path("push")
-    except ValueError as exc:
-        assert "models/push" in str(exc) and "--model" in str(exc) and "\n" not in str(exc)
-    else:
-        assert path.name == "push" and path.parent.name == "models"
+def test_the_shipped_push_model_fits_the_shipped_push_config(tmp_path):
+    """models/push is the default of `--task push` and has what config/demo_push.yaml's planner reads: a
+    window for its history and horizon, 2-D actions, and a probe that reads the block and the pusher."""
+    from ros2_vid2world.demo.demo_settings import DemoSettings, shipped_config
+
+    path = default_model_path("push")
+    assert path.name == "push" and path.parent.name == "models"
+    settings = DemoSettings.from_config(shipped_config("push"), model_path=path, out=tmp_path / "o", episodes=1)
+    planner = settings.planner_node.planner
+    users = model_check.probe_weights_set(planner)
+    assert users == ["object_weight", "reach_weight"]
+    info = check_model(path, planner.history_frames, planner.horizon, probe_users=users, task="push")
+    assert info.path == path
