@@ -101,7 +101,9 @@ def test_the_shipped_push_model_fits_the_shipped_push_config(tmp_path):
 
     path = default_model_path("push")
     assert path.name == "push" and path.parent.name == "models"
-    settings = DemoSettings.from_config(shipped_config("push"), model_path=path, out=tmp_path / "o", episodes=1)
+    settings = DemoSettings.from_config(
+        shipped_config("push"), model_path=path, out=tmp_path / "o", episodes=1
+    )
     planner = settings.planner_node.planner
     users = model_check.probe_weights_set(planner)
     assert users == ["object_weight", "reach_weight"]
