@@ -210,6 +210,14 @@ class ObjectGoalCost(CostTerm):
     but computed, context.joints + the sum of the plan's commands x `control_period` (velocity-commanded
     sliding joints, one action per joint): a model that draws a small pusher as a faint blob three
     steps ahead still shows where the block goes, but the probe cannot say where the pusher is.
+
+    reach_offset (m): the reach term's target is not the object's centre but a point this far behind it,
+    on the side away from the goal, where a push moves the object towards the goal (within 1 mm of the
+    goal, where that side is undefined, the target slides to the centre). Drawn to the centre, the
+    pusher is as welcome on the object's goal side, from where no push brings it to the goal: with the
+    simulator itself as the model (the push demo's 50 exploration pairs, CEM 32 x 2, horizon 3) the
+    planner reached 41 of 50 goals with the centre, its failures all 2.6-7 cm short, and 50 of 50 with
+    the target 5 cm behind the object.
     """
 
     name = "object_goal"
@@ -225,8 +233,11 @@ class ObjectGoalCost(CostTerm):
         name: str | None = None,
         reach_source: str = "imagined",
         control_period: float = 1.0,
+        reach_offset: float = 0.0,
     ):
         super().__init__(1.0, name)
+        if not (math.isfinite(reach_offset) and reach_offset >= 0):
+            raise ValueError(f"`reach_offset` must be a finite number >= 0 (m). Got {reach_offset!r}.")
         if reach_source not in REACH_SOURCES:
             raise ValueError(f"`reach_source` must be one of {list(REACH_SOURCES)}. Got {reach_source!r}.")
         if goal.ndim != 3:
@@ -244,7 +255,7 @@ class ObjectGoalCost(CostTerm):
                 )
         self.probe, self.decode, self.goal_shape = probe, decode, goal.shape
         self.object_weight, self.yaw_radius, self.reach_weight = object_weight, yaw_radius, reach_weight
-        self.reach_source, self.control_period = reach_source, control_period
+        self.reach_source, self.control_period, self.reach_offset = reach_source, control_period, reach_offset
         with torch.no_grad():
             self.goal_state = self._states(goal[None])[0]
 
@@ -268,8 +279,11 @@ class ObjectGoalCost(CostTerm):
             pusher = states[:, self.pusher] if self.reach_source == "imagined" else self._commanded_pusher(
                 candidates, context
             )
-            reach = (pusher[:, 0] - states[:, x]) ** 2 + (pusher[:, 1] - states[:, y]) ** 2
-            total = total + self.reach_weight * reach
+            target = states[:, [x, y]]
+            if self.reach_offset > 0:
+                away = target - goal[[x, y]]
+                target = target + away / away.norm(dim=1, keepdim=True).clamp_min(1e-3) * self.reach_offset
+            total = total + self.reach_weight * ((pusher - target) ** 2).sum(dim=1)
         return total
 
     def _commanded_pusher(self, candidates: torch.Tensor, context: CostContext) -> torch.Tensor:

@@ -117,6 +117,13 @@ class PlannerConfig:
         "0 = off.",
         low=0.0, dynamic=True,
     )
+    reach_offset: float = setting(
+        0.0,
+        "The reach term draws the pusher to a point this far behind the object, on the side away from the "
+        "goal, where a push moves the object towards the goal (within 1 mm of the goal it slides to the "
+        "centre); 0 = the object's centre.",
+        unit="m", low=0.0, dynamic=True,
+    )
     reach_source: str = setting(
         "imagined",
         "Where the reach term's pusher position comes from: imagined (the probe's reading of the plan's "

@@ -321,6 +321,26 @@ def test_reach_from_joints_takes_the_pusher_from_the_commands_not_the_imagined_f
         ObjectGoalCost(push_reader(), lambda x: x, goal, 1.0, 0.05, reach_source="probe")
 
 
+def test_reach_offset_draws_the_pusher_behind_the_object_away_from_the_goal():
+    """Object at (0.1, 0), goal at (0.3, 0): with a 5 cm offset the reach target is (0.05, 0), where a push
+    in +x moves the object to the goal; a pusher on the goal side, at (0.15, 0), is 10 cm from it (5 cm
+    from the centre without an offset). On its goal the object has no side: the target is its centre."""
+    goal = state_frames([[0.0, 0.0, 0.3, 0.0, 0.0]])[0]
+    finals = [[0.05, 0.0, 0.1, 0.0, 0.0], [0.15, 0.0, 0.1, 0.0, 0.0], [0.3, 0.0, 0.3, 0.0, 0.0]]
+    latents = state_frames(finals)[:, None].repeat(1, H, 1, 1, 1)
+    centre = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.05, reach_weight=10.0)
+    behind = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.05, reach_weight=10.0,
+                            reach_offset=0.05)
+    candidates = torch.zeros(3, H, A)
+    object_cost = torch.tensor([100 * 0.2**2, 100 * 0.2**2, 0.0])
+    torch.testing.assert_close(centre(latents, candidates) - object_cost,
+                               torch.tensor([10 * 0.05**2, 10 * 0.05**2, 0.0]), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(behind(latents, candidates) - object_cost,
+                               torch.tensor([0.0, 10 * 0.1**2, 0.0]), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"`reach_offset` must be a finite number >= 0 \(m\)"):
+        ObjectGoalCost(push_reader(), lambda x: x, goal, 1.0, 0.05, reach_offset=-0.01)
+
+
 def test_object_goal_cost_refuses_a_probe_that_does_not_read_the_task():
     goal = state_frames([[0.0] * 5])[0]
     arm = push_reader(["shoulder", "wrist", "elbow", "hand", "finger"], ["rad"] * 5)
