@@ -145,7 +145,10 @@ def test_record_writes_the_nodes_outputs_on_the_replay_clock(camera_bag, probe, 
     )
     out = tmp_path / "outputs"
     process = start_replay(
-        camera_bag, "--record", out, "--record-topics", "/planner/commands", "--wait-for-subscribers", "30"
+        camera_bag, "--record", out, "--record-topics", "/planner/commands", "--wait-for-subscribers", "30",
+        # The stand-in answers the last frame after playback ends; on a loaded machine (make test beside a
+        # 50-pair demo) that took longer than the default 1 s tail once.
+        "--record-tail", "3",
     )
     deadline = time.monotonic() + TIMEOUT_S
     while process.poll() is None and time.monotonic() < deadline:
