@@ -40,6 +40,9 @@ def summarise(open_loop: OpenLoopResult, agreement: AgreementResult | None, cont
         split = object_motion_split(open_loop)
         if split is not None:  # the probe reads an object's pose
             summary["object_moved_or_still"] = split
+        turns = object_turn_summary(open_loop)
+        if turns is not None:
+            summary["object_turns"] = turns
     summary.update(context)
     return summary
 
@@ -107,6 +110,39 @@ def object_motion_split(open_loop: OpenLoopResult) -> dict | None:
     }
 
 
+# An object "turned" in a step when the probe reads it this far round from the last context frame (as
+# MOVED_DEG); the direction of a smaller turn is within the probe's noise.
+TURNED_DEG = 5.0
+
+
+def object_turn_summary(open_loop: OpenLoopResult) -> dict | None:
+    """How well the model predicts the object's turns, per step, over the starts where the recorded
+    frames show it turned more than TURNED_DEG: how many, the share whose imagined turn goes the same way
+    (0.5 is a coin's), and the median imagined / recorded turn (1 is right, 0 is a model that never
+    turns the object, as a blurred mean of both directions does). A yaw error alone cannot tell a model
+    that turns the object the wrong way from one that does not turn it. None without object turns."""
+    if open_loop.object_turns is None:
+        return None
+    recorded, imagined = open_loop.object_turns[..., 0], open_loop.object_turns[..., 1]
+    turned = np.abs(recorded) > TURNED_DEG  # [S, H]
+
+    same_direction, turn_scale = [], []
+    for step, mask in enumerate(turned.T):
+        if not mask.any():
+            same_direction.append(None)
+            turn_scale.append(None)
+            continue
+        seen, imagined_turn = recorded[mask, step], imagined[mask, step]
+        same_direction.append(round(float(np.mean(np.sign(imagined_turn) == np.sign(seen))), 3))
+        turn_scale.append(round(float(np.median(imagined_turn / seen)), 3))
+    return {
+        "turned_when_deg": TURNED_DEG,
+        "turned": [int(v) for v in turned.sum(axis=0)],
+        "same_direction": same_direction,
+        "turn_scale": turn_scale,
+    }
+
+
 def _mean(values: np.ndarray) -> list[float]:
     """[S, H] -> per-horizon-step means, rounded for reading."""
     return [round(float(v), 4) for v in values.mean(axis=0)]
@@ -129,6 +165,8 @@ def write_report(
         }
         if open_loop.state_error is not None:  # [S, H, J] in the units of summary["state_error"]
             details["per_start"]["state_error"] = open_loop.state_error.round(3).tolist()
+        if open_loop.object_turns is not None:  # [S, H, 2] degrees: recorded, imagined
+            details["per_start"]["object_turns"] = open_loop.object_turns.round(2).tolist()
         if agreement is not None:
             details["planner_per_start"] = {
                 "starts": [list(s) for s in agreement.starts],
@@ -191,6 +229,8 @@ def markdown(summary: dict) -> str:
         lines += state_error_markdown(summary["state_error"])
     if "object_moved_or_still" in summary:
         lines += object_split_markdown(summary["object_moved_or_still"])
+    if "object_turns" in summary:
+        lines += object_turns_markdown(summary["object_turns"])
     planner = summary.get("planner")
     lines += ["## Planner agreement", ""]
     if planner is None:
@@ -260,6 +300,26 @@ def object_split_markdown(split: dict) -> list[str]:
                 f"{cell(moved['copy_last'][step], unit)} | {cell(still['imagined'][step], unit)} | "
                 f"{cell(still['copy_last'][step], unit)} |"
             )
+    return lines + [""]
+
+
+def object_turns_markdown(turns: dict) -> list[str]:
+    """Whether the model turns the object the way it turned, and by how much."""
+    lines = [
+        "## The object's turns",
+        "",
+        f"Starts where the recorded frames show the object turned more than {turns['turned_when_deg']:g} "
+        "degrees since the last context frame: the share whose imagined turn goes the same way (0.5 is a "
+        "coin's) and the median imagined / recorded turn (1 is right; 0 is a model that leaves the object "
+        "unturned).",
+        "",
+        "| step | turned | same direction | turn scale |",
+        "|---:|---:|---:|---:|",
+    ]
+    for step, count in enumerate(turns["turned"]):
+        same, scale = turns["same_direction"][step], turns["turn_scale"][step]
+        cells = ("-", "-") if same is None else (f"{same:.2f}", f"{scale:.2f}")
+        lines.append(f"| {step + 1} | {count} | {cells[0]} | {cells[1]} |")
     return lines + [""]
 
 

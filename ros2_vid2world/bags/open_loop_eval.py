@@ -85,6 +85,9 @@ class OpenLoopResult:
     state_error: np.ndarray | None = None
     copy_last_state_error: np.ndarray | None = None
     shuffled_state_error: np.ndarray | None = None
+    # With a probe that reads an object's yaw: [S, H, 2] the object's turn since the last context frame
+    # (degrees, signed, the shorter way round) read off the recorded frame and off the imagined one.
+    object_turns: np.ndarray | None = None
 
 
 def starting_points(lengths: list[int], context: int, horizon: int, count: int) -> list[tuple[int, int]]:
@@ -134,12 +137,14 @@ def evaluate_open_loop(
     probe = folder.state_probe
     if probe is not None:
         recorded = _read_states(probe, target)
+        imagined_states, last_states = _read_states(probe, imagined), _read_states(probe, last)
         states = {
             "state_names": list(probe.config.joint_names),
             "state_units": probe.error_units,
-            "state_error": _state_errors(probe, imagined, recorded),
-            "copy_last_state_error": _state_errors(probe, last, recorded),
+            "state_error": _errors(probe, imagined_states, recorded),
+            "copy_last_state_error": _errors(probe, last_states, recorded),
             "shuffled_state_error": None if shuffled is None else _state_errors(probe, shuffled, recorded),
+            "object_turns": _object_turns(probe, last_states, recorded, imagined_states),
         }
     return OpenLoopResult(
         starts=starts,
@@ -218,4 +223,24 @@ def _read_states(probe, frames: np.ndarray) -> torch.Tensor:
 
 def _state_errors(probe, frames: np.ndarray, recorded: torch.Tensor) -> np.ndarray:
     """[S, H, J] errors (degrees, millimetres) of the state read off `frames` against `recorded`."""
-    return probe.absolute_errors(_read_states(probe, frames), recorded).cpu().numpy()
+    return _errors(probe, _read_states(probe, frames), recorded)
+
+
+def _errors(probe, states: torch.Tensor, recorded: torch.Tensor) -> np.ndarray:
+    return probe.absolute_errors(states, recorded).cpu().numpy()
+
+
+def _object_turns(
+    probe, last: torch.Tensor, recorded: torch.Tensor, imagined: torch.Tensor
+) -> np.ndarray | None:
+    """[S, H, 2] the object's signed turn (degrees) since the last context frame, recorded and imagined;
+    None when the probe reads no object yaw. The probe reads all three frames, so its own bias cancels."""
+    if "object_yaw" not in probe.config.joint_names:
+        return None
+    yaw = list(probe.config.joint_names).index("object_yaw")
+
+    def turn(states: torch.Tensor) -> torch.Tensor:
+        change = states[..., yaw] - last[..., yaw]
+        return torch.rad2deg(torch.remainder(change + torch.pi, 2 * torch.pi) - torch.pi)
+
+    return torch.stack([turn(recorded), turn(imagined)], dim=-1).cpu().numpy()

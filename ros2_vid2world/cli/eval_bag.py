@@ -105,6 +105,16 @@ def run(args: argparse.Namespace) -> int:
             + "; copy-last " + " ".join(f"{v:.1f}" for v in entry["copy_last"])
             + ("" if shuffled is None else "; shuffled actions " + " ".join(f"{v:.1f}" for v in shuffled))
         )
+    turns = summary.get("object_turns")
+    if turns is not None:
+        def cells(values):
+            return " ".join("-" if v is None else f"{v:.2f}" for v in values)
+
+        print(
+            f"  object turns (> {turns['turned_when_deg']:g} deg recorded, "
+            + " ".join(str(n) for n in turns["turned"]) + " starts per step): same direction "
+            + cells(turns["same_direction"]) + "; imagined / recorded turn " + cells(turns["turn_scale"])
+        )
     planner = summary["planner"]
     if planner is not None:
         print(

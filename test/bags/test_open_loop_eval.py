@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ros2_vid2world.bags import open_loop_eval
-from ros2_vid2world.bags.eval_report import state_error_markdown, summarise
+from ros2_vid2world.bags.eval_report import object_turns_markdown, state_error_markdown, summarise
 from ros2_vid2world.bags.image_metrics import PSNR_CAP_DB
 from ros2_vid2world.bags.open_loop_eval import (
     OpenLoopConfig,
@@ -145,3 +145,56 @@ def test_no_state_error_without_a_probe(monkeypatch, tiny_model_path):
     folder = WorldModelFolder.load(tiny_model_path)
     result = evaluate_open_loop(folder, [brightness_episode([5] * 8)], OpenLoopConfig(context=2, horizon=2))
     assert result.state_error is None and "state_error" not in summarise(result, None, {})
+
+
+def yaw_probe(monkeypatch) -> StateProbe:
+    """A probe that reads an object's yaw off the brightness world: the frame's mean level in [-1, 1], as
+    radians (a change of 30 levels is 13.5 degrees)."""
+    probe = StateProbe(joint_names=["object_yaw"], periodic=[True], image_size=(16, 16), units=["rad"])
+
+    def read(self, images):
+        level = images.mean(dim=(1, 2, 3))[:, None]
+        return torch.cat([torch.cos(level), torch.sin(level)], dim=1)
+
+    monkeypatch.setattr(StateProbe, "forward", read)
+    return probe
+
+
+@pytest.mark.parametrize(("gain", "same_direction"), [(1.0, 1.0), (0.5, 1.0), (0.0, 0.0), (-1.0, 0.0)])
+def test_object_turns_tell_a_wrong_way_turn_from_a_damped_one(
+    monkeypatch, tiny_model_path, gain, same_direction
+):
+    """The turn summary compares the imagined turn with the recorded one, signed: a model that turns the
+    object half as far keeps the direction at scale 0.5, one that never turns it and one that turns it
+    the wrong way both get the direction wrong, at scales 0 and -1 (their yaw errors alone differ)."""
+
+    def scaled_rollout(self, history, history_actions, actions, generator=None, conditioning=None):
+        return oracle_rollout(self, history, history_actions, actions * gain)
+
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", scaled_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    folder.state_probe = yaw_probe(monkeypatch)
+    # Turns one way, then the other: 30 levels (13.5 degrees) a step, and a still step (no turn counted).
+    # Levels kept within 0-255 either way (a clipped frame would turn less).
+    episodes = [
+        brightness_episode([30, 30, 0, 30], start=100),
+        brightness_episode([-30, -30, 0, -30], start=160),
+    ]
+    result = evaluate_open_loop(folder, episodes, OpenLoopConfig(context=1, horizon=2, starts=100))
+    turns = summarise(result, None, {})["object_turns"]
+    # Starts at frames 0-2 of each episode; step 1 turned at frames 0 and 1 (frame 2 is the still step),
+    # step 2 at all three (two steps of 30 or 30 + 0).
+    assert turns["turned"] == [4, 6]
+    assert turns["same_direction"] == [same_direction, same_direction]
+    assert turns["turn_scale"] == pytest.approx([gain, gain], abs=1e-3)
+    np.testing.assert_allclose(np.abs(result.object_turns[0, 0]), [13.48, 13.48 * abs(gain)], atol=0.05)
+    table = "\n".join(object_turns_markdown(turns))
+    assert f"| 2 | 6 | {same_direction:.2f} | {gain:.2f} |" in table
+
+
+def test_no_object_turns_without_an_object_yaw(monkeypatch, tiny_model_path):
+    monkeypatch.setattr(open_loop_eval.AutoregressiveSampler, "rollout", oracle_rollout)
+    folder = WorldModelFolder.load(tiny_model_path)
+    folder.state_probe = brightness_probe(monkeypatch)
+    result = evaluate_open_loop(folder, [brightness_episode([5] * 8)], OpenLoopConfig(context=2, horizon=2))
+    assert result.object_turns is None and "object_turns" not in summarise(result, None, {})
