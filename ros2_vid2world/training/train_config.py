@@ -66,6 +66,11 @@ class TrainConfig:
     terminal_prob: float = same_rules_as(DiffusionForcingConfig, "terminal_prob", 0.0)
     context_loss: bool = same_rules_as(DiffusionForcingConfig, "context_loss", False)
     motion_weight: float = same_rules_as(DiffusionForcingConfig, "motion_weight", 0.0)
+    turn_oversampling: float = setting(
+        0.0, "Draw a clip whose object turns by more than 5, 10, 20 degrees 1 + this, 2, 3 times this as "
+        "often again (0: every clip alike). Needs a dataset with object poses (`--object-pose-topic`).",
+        low=0.0,
+    )
     prediction_type: str = setting(
         "v_prediction", "What the model predicts (v_prediction trains with zero terminal SNR).",
         choices=PREDICTION_TYPES,

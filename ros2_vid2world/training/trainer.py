@@ -73,7 +73,10 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False) -> dic
             open_latent_cache(dataset, parts, progress=True)
         accelerator.wait_for_everyone()
         latents = open_latent_cache(dataset, parts)
-    clips = ClipDataset(dataset, train_episodes, config.clip_frames, normalization, latents=latents)
+    clips = ClipDataset(
+        dataset, train_episodes, config.clip_frames, normalization, latents=latents,
+        turn_oversampling=config.turn_oversampling,
+    )
     scheduler = training_scheduler(config, given_base, init)
     checkpoints = config.work_dir / "checkpoints"
 
@@ -312,9 +315,16 @@ def parameter_groups(model: torch.nn.Module, learning_rate: float, action_lr_sca
     ]
 
 
+def draw_clips(clips, size: int, generator: torch.Generator) -> list[int]:
+    """`size` clip indices, drawn with replacement: alike, or as often as `clips.weights` says."""
+    weights = getattr(clips, "weights", None)  # pre-training's clips have none
+    if weights is None:
+        return torch.randint(0, len(clips), (size,), generator=generator).tolist()
+    return torch.multinomial(torch.from_numpy(weights), size, replacement=True, generator=generator).tolist()
+
+
 def _batch(clips: ClipDataset, size: int, generator: torch.Generator, device) -> dict[str, torch.Tensor]:
-    indices = torch.randint(0, len(clips), (size,), generator=generator).tolist()
-    items = [clips[i] for i in indices]
+    items = [clips[i] for i in draw_clips(clips, size, generator)]
     return {key: torch.stack([item[key] for item in items]).to(device) for key in items[0]}
 
 

@@ -306,3 +306,11 @@ def test_embedding_scale_added_to_an_init_model_starts_at_zero_and_trains(square
     assert set(first) <= set(scaled)
     assert any(scaled[name].abs().max() > 0 for name in added)  # trained off their zero start
     assert WorldModelFolder.load(tmp_path / "scaled").model.config.embedding_scale is True
+
+
+def test_turn_oversampling_without_object_poses_is_refused_before_writing(square_dataset, tmp_path):
+    with pytest.raises(ValueError, match="keeps no object poses: --turn-oversampling needs them"):
+        train(config(square_dataset, tmp_path / "model", turn_oversampling=1.0))
+    assert not (tmp_path / "model").exists() and not (tmp_path / "model.training").exists()
+    with pytest.raises(ValueError, match="turn_oversampling"):
+        config(square_dataset, tmp_path / "model", turn_oversampling=-1.0)
