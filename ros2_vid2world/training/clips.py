@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..dataset import EpisodeDataset
+from ..sim.planar_pose import wrap_angle
 from ..world_model.action_normalization import ActionNormalization
 
 
@@ -37,8 +38,7 @@ def clip_turns(dataset: EpisodeDataset, starts: np.ndarray, clip_frames: int) ->
     yaw = np.asarray(dataset.object_poses[:, 2], np.float64)
     turns = np.zeros(len(starts))
     for offset in range(1, clip_frames):
-        change = np.remainder(yaw[starts + offset] - yaw[starts] + np.pi, 2 * np.pi) - np.pi
-        turns = np.maximum(turns, np.abs(np.rad2deg(change)))
+        turns = np.maximum(turns, np.abs(np.rad2deg(wrap_angle(yaw[starts + offset] - yaw[starts]))))
     return turns
 
 
@@ -47,8 +47,8 @@ def clip_weights(dataset: EpisodeDataset, starts: np.ndarray, clip_frames: int, 
     `oversampling` per band of TURN_BANDS_DEG its turn exceeds. None for 0 (every clip alike).
 
     Under a squared error a model unsure which way a push turns the object is best off drawing it half
-    turned both ways; turning clips are a quarter of the push task's, and drawing them more often is
-    what taught its model the turn's direction (see models/push/README.md).
+    turned both ways. Turning clips are a quarter of the push task's; drawing them more often made its
+    model's held-out turns go the right way more often and further (models/push/README.md).
 
     Raises ValueError when the dataset keeps no object poses.
     """
