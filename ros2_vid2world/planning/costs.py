@@ -194,11 +194,6 @@ class StateProbeGoalCost(CostTerm):
         return ((embedding - self.goal_embedding.to(embedding)) ** 2).sum(dim=1)
 
 
-# m: a lever point takes over from the centre when it has this much farther to go (half the push task's
-# position tolerance; the probe reads positions to 2-3 mm), and two lever points within it of each other tie.
-LEVER_MARGIN = 0.01
-
-
 class ObjectGoalCost(CostTerm):
     """How far the last imagined frame's object is from the goal image's, as the state probe reads both:
     object_weight (|xy - xy_goal|^2 + r^2 (2 - 2 cos(yaw - yaw_goal))) + reach_weight |pusher - xy|^2.
@@ -224,14 +219,6 @@ class ObjectGoalCost(CostTerm):
     planner reached 41 of 50 goals with the centre, its failures all 2.6-7 cm short, and 50 of 50 with
     the target 5 cm behind the object (both scored by stage 11's probe; with the target behind it, 45
     of 50 scored by stage 13's and 48 by stage 14's).
-
-    reach_lever (m): behind the centre, a push moves the object but hardly turns it, and where the
-    object sits at the goal turned the wrong way, no side of the centre is "away from the goal". With a
-    lever, two more points count, this far from the centre on either side along the object's x axis:
-    when one of them has at least LEVER_MARGIN farther to go to its place in the goal pose than the
-    centre has (the object must turn), the target is behind whichever of the two has farther to go
-    (behind the nearer of them to the pusher when they tie, as in a turn on the spot): pushed there,
-    along the way that point must go, the object turns towards the goal's yaw.
     """
 
     name = "object_goal"
@@ -248,12 +235,10 @@ class ObjectGoalCost(CostTerm):
         reach_source: str = "imagined",
         control_period: float = 1.0,
         reach_offset: float = 0.0,
-        reach_lever: float = 0.0,
     ):
         super().__init__(1.0, name)
-        for label, value in (("reach_offset", reach_offset), ("reach_lever", reach_lever)):
-            if not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"`{label}` must be a finite number >= 0 (m). Got {value!r}.")
+        if not (math.isfinite(reach_offset) and reach_offset >= 0):
+            raise ValueError(f"`reach_offset` must be a finite number >= 0 (m). Got {reach_offset!r}.")
         if reach_source not in REACH_SOURCES:
             raise ValueError(f"`reach_source` must be one of {list(REACH_SOURCES)}. Got {reach_source!r}.")
         if goal.ndim != 3:
@@ -272,7 +257,6 @@ class ObjectGoalCost(CostTerm):
         self.probe, self.decode, self.goal_shape = probe, decode, goal.shape
         self.object_weight, self.yaw_radius, self.reach_weight = object_weight, yaw_radius, reach_weight
         self.reach_source, self.control_period, self.reach_offset = reach_source, control_period, reach_offset
-        self.reach_lever = reach_lever
         with torch.no_grad():
             self.goal_state = self._states(goal[None])[0]
 
@@ -296,31 +280,12 @@ class ObjectGoalCost(CostTerm):
             pusher = states[:, self.pusher] if self.reach_source == "imagined" else self._commanded_pusher(
                 candidates, context
             )
-            total = total + self.reach_weight * self._reach(states, goal, pusher)
+            target = states[:, [x, y]]
+            if self.reach_offset > 0:
+                away = target - goal[[x, y]]
+                target = target + away / away.norm(dim=1, keepdim=True).clamp_min(1e-3) * self.reach_offset
+            total = total + self.reach_weight * ((pusher - target) ** 2).sum(dim=1)
         return total
-
-    def _reach(self, states: torch.Tensor, goal: torch.Tensor, pusher: torch.Tensor) -> torch.Tensor:
-        """[N] the squared distance from the pusher to its target behind the object (see the class)."""
-        x, y, yaw = self.object
-        points, goal_points = states[:, None, [x, y]], goal[None, None, [x, y]]  # [N, 1, 2], [1, 1, 2]
-        if self.reach_lever > 0:
-            sides = torch.tensor([1.0, -1.0]).to(states)[None, :, None] * self.reach_lever
-            axis = torch.stack([states[:, yaw].cos(), states[:, yaw].sin()], dim=1)[:, None]
-            goal_axis = torch.stack([goal[yaw].cos(), goal[yaw].sin()])[None, None]
-            points = torch.cat([points, points + sides * axis], dim=1)  # [N, 3, 2]: centre, +lever, -lever
-            goal_points = torch.cat([goal_points.expand(1, 1, 2), goal_points + sides * goal_axis], dim=1)
-        to_go = goal_points - points  # [N, P, 2]
-        # Within 1 mm of its place a point's "behind" is undefined: the target slides onto the point.
-        targets = points - to_go / to_go.norm(dim=2, keepdim=True).clamp_min(1e-3) * self.reach_offset
-        squared = ((pusher[:, None] - targets) ** 2).sum(dim=2)  # [N, P]
-        if self.reach_lever == 0:
-            return squared[:, 0]
-        distance = to_go.norm(dim=2)
-        farthest_lever = distance[:, 1:].max(dim=1).values
-        turning = farthest_lever >= distance[:, 0] + LEVER_MARGIN
-        chosen = distance[:, 1:] >= (farthest_lever - LEVER_MARGIN)[:, None]
-        lever = squared[:, 1:].masked_fill(~chosen, math.inf).min(dim=1).values
-        return torch.where(turning, lever, squared[:, 0])
 
     def _commanded_pusher(self, candidates: torch.Tensor, context: CostContext) -> torch.Tensor:
         """[N, 2] the pusher's joints at the plan's end: now + the commanded velocities x control_period."""

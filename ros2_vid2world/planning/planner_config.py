@@ -124,13 +124,6 @@ class PlannerConfig:
         "centre); 0 = the object's centre.",
         unit="m", low=0.0, dynamic=True,
     )
-    reach_lever: float = setting(
-        0.0,
-        "When the object must turn, the reach term's target is behind one of two points this far from "
-        "the object's centre along its x axis (yaw 0), whichever has farther to go to its place in the goal "
-        "pose, and not behind the centre: a push there turns the object. 0 = the centre only.",
-        unit="m", low=0.0, dynamic=True,
-    )
     reach_source: str = setting(
         "imagined",
         "Where the reach term's pusher position comes from: imagined (the probe's reading of the plan's "

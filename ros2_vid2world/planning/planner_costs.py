@@ -63,8 +63,7 @@ def planner_costs(
             )
         terms.append(ObjectGoalCost(state_probe, decode, goal, config.object_weight, config.object_yaw_radius,
                                     config.reach_weight, reach_source=config.reach_source,
-                                    control_period=control_period, reach_offset=config.reach_offset,
-                                    reach_lever=config.reach_lever))
+                                    control_period=control_period, reach_offset=config.reach_offset))
     if config.action_weight > 0:
         terms.append(ActionMagnitudeCost(weight=config.action_weight))
     if config.smoothness_weight > 0:

@@ -341,67 +341,6 @@ def test_reach_offset_draws_the_pusher_behind_the_object_away_from_the_goal():
         ObjectGoalCost(push_reader(), lambda x: x, goal, 1.0, 0.05, reach_offset=-0.01)
 
 
-def _behind(point, place, offset=0.05):
-    """`offset` behind `point` on the side away from `place`, where it must go."""
-    norm = math.dist(point, place)
-    return tuple(p - offset * (q - p) / norm for p, q in zip(point, place, strict=True))
-
-
-def _reach_part(term, finals, goal):
-    """[N] the reach term alone (the pusher's place is not in the object cost)."""
-    latents = state_frames(finals)[:, None].repeat(1, H, 1, 1, 1)
-    without_pusher = state_frames([[0.0, 0.0, *final[2:]] for final in finals])[:, None].repeat(1, H, 1, 1, 1)
-    candidates = torch.zeros(len(finals), H, A)
-    plain = ObjectGoalCost(push_reader(), lambda x: x, goal, term.object_weight, term.yaw_radius)
-    return term(latents, candidates) - plain(without_pusher, candidates)
-
-
-def test_reach_lever_puts_the_pusher_behind_an_end_of_an_object_that_must_turn_on_the_spot():
-    """The object on its goal's centre (0.1, 0) but at -30 degrees, the goal at 0: its ends, 6 cm out
-    along its x axis, must go up (the +x end) and down (the -x end). 5 cm behind either end, a push
-    turns it the right way; the pusher is welcome at either (the nearer counts), not at the centre."""
-    goal = state_frames([[0.0, 0.0, 0.1, 0.0, 0.0]])[0]
-    yaw = math.radians(-30)
-    plus_end = (0.1 + 0.06 * math.cos(yaw), 0.06 * math.sin(yaw))  # (0.152, -0.03) must go to (0.16, 0)
-    behind_plus = _behind(plus_end, (0.16, 0.0))
-    behind_minus = (0.2 - behind_plus[0], -behind_plus[1])  # the same, mirrored through the centre
-    finals = [[*behind_plus, 0.1, 0.0, yaw], [*behind_minus, 0.1, 0.0, yaw], [0.1, 0.0, 0.1, 0.0, yaw]]
-    lever = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.0573, reach_weight=10.0,
-                           reach_offset=0.05, reach_lever=0.06)
-    reach = _reach_part(lever, finals, goal)
-    torch.testing.assert_close(reach[:2], torch.zeros(2), rtol=0, atol=1e-6)
-    nearest_end = min(math.dist(behind_plus, (0.1, 0.0)), math.dist(behind_minus, (0.1, 0.0)))
-    torch.testing.assert_close(reach[2], torch.tensor(10 * nearest_end**2), rtol=1e-4, atol=1e-6)
-    # Without a lever the object on its goal's centre has no "behind": the centre itself is the target.
-    centre = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.0573, reach_weight=10.0,
-                            reach_offset=0.05)
-    assert _reach_part(centre, finals, goal)[2].abs() < 1e-6
-
-
-def test_reach_lever_takes_the_end_with_farther_to_go_and_leaves_a_plain_push_behind_the_centre():
-    """Object at (0.1, 0) and 0 degrees, goal (0.15, 0) at 30: its -x end must go 6.5 cm, its +x end 5.2,
-    its centre 5: the target is behind the -x end only, where a push along (0.058, -0.03) turns it
-    anticlockwise, towards the goal. A goal straight ahead and not turned: behind the centre, as before."""
-    goal = state_frames([[0.0, 0.0, 0.15, 0.0, math.radians(30)]])[0]
-    behind_minus = _behind((0.04, 0.0), (0.15 - 0.06 * math.cos(math.radians(30)), -0.03))
-    behind_plus = _behind((0.16, 0.0), (0.15 + 0.06 * math.cos(math.radians(30)), 0.03))
-    finals = [[*behind_minus, 0.1, 0.0, 0.0], [*behind_plus, 0.1, 0.0, 0.0]]
-    lever = ObjectGoalCost(push_reader(), lambda x: x, goal, 100.0, 0.0573, reach_weight=10.0,
-                           reach_offset=0.05, reach_lever=0.06)
-    reach = _reach_part(lever, finals, goal)
-    assert reach[0].abs() < 1e-6
-    torch.testing.assert_close(reach[1], torch.tensor(10 * math.dist(behind_plus, behind_minus) ** 2),
-                               rtol=1e-4, atol=1e-6)
-    straight = state_frames([[0.0, 0.0, 0.3, 0.0, 0.0]])[0]
-    finals = [[0.05, 0.0, 0.1, 0.0, 0.0], [0.15, 0.0, 0.1, 0.0, 0.0]]
-    lever = ObjectGoalCost(push_reader(), lambda x: x, straight, 100.0, 0.0573, reach_weight=10.0,
-                           reach_offset=0.05, reach_lever=0.06)
-    torch.testing.assert_close(_reach_part(lever, finals, straight), torch.tensor([0.0, 10 * 0.1**2]),
-                               rtol=1e-4, atol=1e-6)
-    with pytest.raises(ValueError, match=r"`reach_lever` must be a finite number >= 0 \(m\)"):
-        ObjectGoalCost(push_reader(), lambda x: x, goal, 1.0, 0.05, reach_lever=float("nan"))
-
-
 def test_object_goal_cost_refuses_a_probe_that_does_not_read_the_task():
     goal = state_frames([[0.0] * 5])[0]
     arm = push_reader(["shoulder", "wrist", "elbow", "hand", "finger"], ["rad"] * 5)
