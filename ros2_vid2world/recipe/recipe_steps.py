@@ -6,6 +6,8 @@ dataset    `vid2world dataset`        {bags: [...], size: HxW, image_topic, join
 pretrain   `vid2world train --steps 0` stage (a) only: TrainConfig settings; writes the base U-Net
 causalize  the base made a world model {base, data (for action statistics and timing), weight_transfer,
            prediction_type, max_frames, embedding_scale, action_init: zero | random, seed}
+finer_patches  a pixel-space model moved to images `factor` times larger {model, factor}: the same grid
+           in wider patches, first and last layers transferred (world_model/finer_patches.py)
 train      `vid2world train`          TrainConfig settings (base or init, stop_at, ...); `continue: "@step"`
            goes on with that step's run (its checkpoints, a longer schedule), as `--resume` would
 probe      `vid2world probe`          {model, data, ...ProbeTrainConfig}: the model with a state probe
@@ -156,6 +158,27 @@ def run_causalize(settings: dict, out: Path, where: str, check_only: bool = Fals
         folder.model.action_embedding.mlp[-1].reset_parameters()
     folder.save(out)
     return {"out": str(out), "parameters": sum(p.numel() for p in folder.model.parameters())}
+
+
+@step_kind
+def run_finer_patches(settings: dict, out: Path, where: str, check_only: bool = False) -> dict:
+    from ..world_model.finer_patches import finer_patches
+    from ..world_model.folder import WorldModelFolder
+
+    unknown = sorted(set(settings) - {"model", "factor"})
+    if unknown or "model" not in settings or "factor" not in settings:
+        raise ValueError(f"{where}: needs `model` and `factor` (an integer >= 2); unknown: {unknown}.")
+    factor = settings["factor"]
+    if not isinstance(factor, int) or isinstance(factor, bool) or factor < 2:
+        raise ValueError(f"{where}: `factor` must be an integer >= 2. Got {factor!r}.")
+    if check_only:
+        return {}
+    try:
+        folder = finer_patches(WorldModelFolder.load(settings["model"]), factor)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    folder.save(out)
+    return {"out": str(out), "image_size": list(folder.image_size), "patch_size": folder.patch_size}
 
 
 @step_kind

@@ -94,7 +94,8 @@ class StateProbe(ModelMixin, ConfigMixin):
     joint_names: the states, in order (the joints, then OBJECT_STATES when it reads an object); periodic:
     per state, whether it turns without limit (see the module doc; `vid2world probe` tells from the
     recorded range); units: per state "rad" or "m" (None: all rad, as probes before units were).
-    `embed` gives the cost's embedding.
+    `embed` gives the cost's embedding. input_pooling: images at `image_size` are averaged down by this
+    factor before the convolutions (a probe moved to a world model of larger images, `with_input_pooling`).
 
     Four 3x3 convolutions (the last three with stride 2) and a two-layer head: at the 32x32 images of
     the demo model it is 0.66 M parameters and costs ~1% of one denoiser call per frame.
@@ -110,6 +111,7 @@ class StateProbe(ModelMixin, ConfigMixin):
         hidden_size: int = 256,
         units: tuple[str, ...] | list[str] | None = None,
         yaw_pooling: bool = False,
+        input_pooling: int = 1,
     ):
         super().__init__()
         if not joint_names or not all(isinstance(name, str) and name for name in joint_names):
@@ -137,8 +139,15 @@ class StateProbe(ModelMixin, ConfigMixin):
                 f"{list(OBJECT_STATES)} in units {list(OBJECT_UNITS)}. "
                 f"Got {list(joint_names)} in {units!r}."
             )
+        if not isinstance(input_pooling, int) or isinstance(input_pooling, bool) or input_pooling < 1 or any(
+            side % input_pooling or side // input_pooling < 8 for side in image_size
+        ):
+            raise ValueError(
+                f"`input_pooling` must be an integer >= 1 dividing the image size {list(image_size)} into "
+                f"sides >= 8. Got {input_pooling!r}."
+            )
         layers: list[nn.Module] = [nn.Conv2d(3, channels[0], 3, padding=1), nn.SiLU()]
-        height, width = image_size
+        height, width = (side // input_pooling for side in image_size)
         for previous, current in zip(channels[:-1], channels[1:], strict=True):
             layers += [nn.Conv2d(previous, current, 3, stride=2, padding=1), nn.SiLU()]
             height, width = (height + 1) // 2, (width + 1) // 2
@@ -155,6 +164,17 @@ class StateProbe(ModelMixin, ConfigMixin):
                 nn.SiLU(),
                 nn.Conv2d(channels[-2], 3, 1),
             )
+
+    def with_input_pooling(self, factor: int) -> StateProbe:
+        """This probe on images `factor` times larger, averaged down by `factor` before it reads them: the
+        same weights, reading what it read (for a world model moved to larger images, `finer_patches`)."""
+        config = {key: value for key, value in self.config.items() if not key.startswith("_")}
+        size = [side * factor for side in self.config.image_size]
+        pooling = self.config.input_pooling * factor
+        pooled = StateProbe(**{**config, "image_size": size, "input_pooling": pooling})
+        pooled.load_state_dict(self.state_dict())
+        pooled = pooled.to(self.device).train(self.training)
+        return pooled if pooled.dtype == self.dtype else pooled.to(dtype=self.dtype)
 
     @property
     def num_joints(self) -> int:
@@ -182,6 +202,8 @@ class StateProbe(ModelMixin, ConfigMixin):
             shape = ", ".join(map(str, expected))
             raise ValueError(f"images must be [B, {shape}] in [-1, 1]. Got {list(images.shape)}.")
         images = images.to(self.dtype)
+        if self.config.input_pooling > 1:
+            images = nn.functional.avg_pool2d(images, self.config.input_pooling)
         if not self.config.yaw_pooling:
             return self.head(self.features(images))
         finer = self.features[:-2](images)  # the map before the last stride-2 convolution

@@ -95,6 +95,8 @@ def test_a_changed_step_runs_again_with_the_steps_that_read_it(finished, one_tor
         (lambda r: r["steps"][1].update(name="bags"), "step 'bags': the name is used by an earlier step"),
         (lambda r: r["steps"][4]["train"].update(steps=-1), "`steps` must be an integer >= 0. Got -1"),
         (lambda r: r["steps"][0].update(fly={}), "expected exactly one of"),
+        (lambda r: r["steps"].append({"name": "big", "finer_patches": {"model": "@probed", "factor": 1}}),
+         "step 'big' (finer_patches): `factor` must be an integer >= 2. Got 1"),
     ],
 )
 def test_a_bad_recipe_is_one_line_naming_the_file_and_step(tmp_path, capsys, change, message):
@@ -115,6 +117,18 @@ def test_the_table_step_gathers_the_reports(finished, tmp_path, one_torch_thread
     run_recipe(write(recipe_dir, recipe, "with_table.yaml"), report=lambda line: None)
     text = (tmp_path / "docs" / "tiny.md").read_text()
     assert text.startswith("## Tiny") and "| tiny model | PSNR dB |" in text and "| copy last frame |" in text
+
+
+def test_a_finer_patches_step_writes_the_model_and_its_probe_for_larger_images(finished, one_torch_thread):
+    recipe_dir, _, _ = finished
+    recipe = tiny_recipe(recipe_dir)
+    recipe["steps"].append({"name": "finer", "finer_patches": {"model": "@probed", "factor": 2}})
+    run_recipe(write(recipe_dir, recipe, "finer.yaml"), report=lambda line: None)
+    coarse = WorldModelFolder.load(recipe_dir / "run" / "probed")
+    finer = WorldModelFolder.load(recipe_dir / "run" / "finer")
+    assert coarse.image_size == (16, 16) and finer.image_size == (32, 32)
+    assert finer.patch_size == 2 * coarse.patch_size and finer.state_probe.config.image_size == [32, 32]
+    assert finer.action_stats == coarse.action_stats
 
 
 def test_a_demo_step_with_a_bad_planner_setting_is_refused_before_anything_runs(tmp_path, capsys):
