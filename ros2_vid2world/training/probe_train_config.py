@@ -41,6 +41,10 @@ class ProbeTrainConfig:
         False, "Read an object's yaw by attention pooling over the image (translation-equivariant; see "
         "StateProbe) rather than by the dense head. Used when the dataset keeps object poses.",
     )
+    input_pooling: int = setting(
+        1, "Average each image down by this factor before the probe's convolutions: a probe of the frames "
+        "of a model moved to larger images (finer_patches) at the smaller size's cost.", low=1,
+    )
     holdout_episodes: int = setting(2, "The dataset's last episodes, kept out to measure the error.", low=1)
     seed: int = setting(0, "Seed of initialisation, data order and augmentation.", low=0)
 

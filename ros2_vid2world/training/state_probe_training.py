@@ -160,7 +160,8 @@ def train_state_probe(
     periodic = told if periodic is None else list(periodic) + told[len(joint_names) :]
     probe = StateProbe(joint_names=names, periodic=periodic, image_size=list(dataset.image_size),
                        units=None if set(units) == {"rad"} else units,
-                       yaw_pooling=config.yaw_pooling and tuple(names[-3:]) == OBJECT_STATES)
+                       yaw_pooling=config.yaw_pooling and tuple(names[-3:]) == OBJECT_STATES,
+                       input_pooling=config.input_pooling)
     optimizer = torch.optim.AdamW(probe.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.learning_rate, total_steps=config.steps)
     targets = circle_points(torch.from_numpy(states), probe.units)

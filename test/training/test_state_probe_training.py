@@ -161,3 +161,14 @@ def test_a_probe_without_an_object_has_no_yaw_to_pool(arm_dataset):
     config = ProbeTrainConfig(steps=1, batch_size=8, holdout_episodes=2, yaw_pooling=True)
     probe, _ = train_state_probe(arm_dataset, config, ["shoulder", "wrist"])
     assert probe.config.yaw_pooling is False
+
+
+def test_a_pooled_probe_reads_the_full_size_frames_averaged_down(arm_dataset):
+    config = ProbeTrainConfig(steps=300, batch_size=64, holdout_episodes=3, input_pooling=2)
+    probe, summary = train_state_probe(arm_dataset, config, ["shoulder", "wrist"])
+    assert probe.config.input_pooling == 2 and list(probe.config.image_size) == list(arm_dataset.image_size)
+    # Half the resolution still pins the drawn arm to within a few degrees (chance: 60-90).
+    median = summary["heldout_median_error_deg"]
+    assert median["shoulder"] < 15 and median["wrist"] < 15, summary
+    with pytest.raises(ValueError, match="`input_pooling` must be an integer >= 1 dividing the image size"):
+        train_state_probe(arm_dataset, ProbeTrainConfig(steps=1, input_pooling=3), ["shoulder", "wrist"])
